@@ -1,0 +1,1 @@
+"""The conformance kit: adapter contract, probes, history, checkers, faults, runner."""

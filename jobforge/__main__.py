@@ -1,0 +1,5 @@
+"""Allow ``python -m jobforge``."""
+
+from jobforge.cli import main
+
+raise SystemExit(main())

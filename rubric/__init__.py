@@ -1,0 +1,1 @@
+"""The 35-point rubric as data, the scoring engine and its reports."""

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set up everything from scratch in .venv, then run lint, type checks and the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[dev]'
+export PATH="$PWD/.venv/bin:$PATH"
+ruff check .
+ruff format --check .
+mypy jobforge questionnaire rubric conformance
+pytest "$@"

@@ -1,0 +1,1 @@
+"""The bundled copier template content (data only)."""
