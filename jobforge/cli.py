@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the root parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
         prog="jobforge",
-        description="Scaffold production-grade background jobs and score them on the 35-point rubric.",
+        description="Scaffold background jobs and score them on the 35-point rubric.",
     )
     parser.add_argument("--version", action="version", version=f"jobforge {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
