@@ -1,0 +1,285 @@
+"""The adapter contract: how the conformance kit drives any job-queue implementation.
+
+The kit says *what* to check; an adapter says *how* to do it on one implementation. An adapter is
+a small class, written once per implementation, that satisfies :class:`Adapter`. The kit owns
+isolation, timing, faults and verdicts; the adapter only translates.
+
+Probe jobs: every implementation registers the kit's probe job types (see
+:mod:`jobforge.conformance.probes`) in its own framework, with the policies it declares in
+:meth:`Adapter.describe`. A probe job body calls :func:`jobforge.conformance.probes.run_probe`
+with the payload it was given and a :class:`ProbeContext` the implementation provides; the probe
+records every attempt, effect, checkpoint and outcome into the kit's history ledger.
+
+Example (the shape of a real adapter; see ``jobforge.conformance.reference`` for a full one)::
+
+    class MyAdapter:
+        def describe(self) -> Description:
+            return Description(name="myapp-jobs", version="1.2.0", backend="redis+celery",
+                               capabilities=frozenset({"retries", "dead_letter", ...}),
+                               jobs=(JobSpec(name="probe.default", kind="probe", ...), ...))
+        def setup(self, ctx: RunContext) -> None:
+            os.environ["JOBFORGE_LEDGER"] = str(ctx.ledger_path)  # workers inherit it
+            ...
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, TypeAlias, runtime_checkable
+
+JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
+JSONObject: TypeAlias = "dict[str, JSONValue]"
+
+
+class Capability(enum.StrEnum):
+    """Features an implementation may declare. Declaring earns nothing; passing the checks does."""
+
+    IDEMPOTENCY_KEYS = "idempotency_keys"
+    RETRIES = "retries"
+    BACKOFF = "backoff"
+    DEAD_LETTER = "dead_letter"
+    REPLAY = "replay"
+    ALERTS = "alerts"
+    TIMEOUTS = "timeouts"
+    CHECKPOINTS = "checkpoints"
+    PROGRESS = "progress"
+    STRUCTURED_LOGS = "structured_logs"
+    METRICS = "metrics"
+    HEALTH = "health"
+    CONCURRENCY_LIMITS = "concurrency_limits"
+    PER_TYPE_LIMITS = "per_type_limits"
+    RATE_LIMITS = "rate_limits"
+    UNIQUE_JOBS = "unique_jobs"
+    PRIORITIES = "priorities"
+    SCHEDULER = "scheduler"
+    MULTI_SCHEDULER = "multi_scheduler"
+    MISSED_RUN_POLICY = "missed_run_policy"
+    DELAYED_JOBS = "delayed_jobs"
+    MULTIPLE_WORKERS = "multiple_workers"
+    KILL_WORKER = "kill_worker"
+    GRACEFUL_SHUTDOWN = "graceful_shutdown"
+    BROKER_RESTART = "broker_restart"
+    OWN_TESTS = "own_tests"
+
+
+class JobStatus(enum.StrEnum):
+    """The job lifecycle: PENDING -> RUNNING -> COMPLETED, or FAILED -> RETRYING -> ... -> DEAD."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    RETRYING = "RETRYING"
+    DEAD = "DEAD"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timing:
+    """Scaled timings for a test run; production values are far too slow to test.
+
+    The adapter configures its probe job types with these values in :meth:`Adapter.setup`.
+    The production configuration is checked separately, statically.
+    """
+
+    backoff_base_s: float = (
+        0.1  # first retry delay; retry i waits min(base * 2**i, cap), jitter allowed
+    )
+    backoff_cap_s: float = 0.4  # largest retry delay
+    jitter_ratio: float = 0.25  # declared jitter may move a delay by at most this fraction
+    max_attempts: int = 4  # total attempts (first run + retries) of probe.default
+    timeout_s: float = 1.0  # per-attempt timeout of probe.default
+    schedule_interval_s: float = 1.0  # interval of probe.scheduled
+    lease_s: float = 2.0  # how long a crashed worker's job may stay claimed before recovery
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobSpec:
+    """One job type in the implementation's catalogue, with the policies it declares."""
+
+    name: str  # the job type name submitted through the adapter, e.g. "probe.default"
+    kind: str  # immediate | scheduled | long_running | event_driven | batch | probe
+    queue: str = "default"  # queue it is routed to
+    max_attempts: int = 1  # total attempts including the first run; 1 means no retry
+    backoff_delays_s: tuple[float, ...] = ()  # delay before retry i is delays[min(i, len-1)]
+    timeout_s: float | None = None  # per-attempt time limit; None declares no timeout
+    concurrency_limit: int | None = None  # most attempts of this type running at once
+    rate_limit_per_s: float | None = None  # most starts of this type per second
+    unique: bool = False  # at most one job of this type with the same unique key at a time
+    priority: int = 0  # higher runs first under backlog
+    schedule_interval_s: float | None = None  # for scheduled job types at the run's scale
+    overlap_policy: str | None = None  # skip | queue | allow, for scheduled job types
+    missed_run_policy: str | None = None  # skip | run_once | run_all, for scheduled job types
+
+
+@dataclass(frozen=True, kw_only=True)
+class Description:
+    """What an implementation says about itself. Checks verify every claim."""
+
+    name: str
+    version: str
+    backend: str  # e.g. "sqlite+huey", "redis+celery", "in-process"
+    capabilities: frozenset[Capability]
+    jobs: tuple[JobSpec, ...]
+    worker_concurrency: int = 1  # slots per worker started by start_workers
+    global_concurrency: int | None = None  # most attempts running at once across all workers
+    test_command: tuple[str, ...] = ()  # the implementation's own test suite, run for `testing.*`
+    test_cwd: Path | None = None  # where to run test_command
+    real_broker: bool = False  # the backend is a real broker/store, not an in-memory stand-in
+
+    def job(self, name: str) -> JobSpec:
+        """Return the catalogue entry for ``name`` or raise KeyError naming the known types."""
+        for spec in self.jobs:
+            if spec.name == name:
+                return spec
+        known = ", ".join(sorted(s.name for s in self.jobs))
+        raise KeyError(f"job type {name!r} is not in the catalogue; known: {known}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunContext:
+    """What the kit gives an adapter for one run."""
+
+    ledger_path: Path  # the kit's history ledger (SQLite, WAL); probes write here from any process
+    workdir: Path  # a private scratch directory for this run
+    timing: Timing = field(default_factory=Timing)
+    run_id: str = "run"  # unique per run; probes stamp it on every record
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobInfo:
+    """The implementation's view of one job, as :meth:`Adapter.inspect` reports it."""
+
+    job_id: str
+    job_type: str
+    status: JobStatus
+    attempts: int
+    progress: float | None = None  # 0.0..1.0 while running, when the implementation tracks it
+    error: str | None = None
+    checkpoint: JSONObject | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeadLetter:
+    """A job that exhausted its attempts or failed permanently, with its full context."""
+
+    job_id: str
+    job_type: str
+    payload: JSONObject
+    attempts: int
+    error: str  # the last error message
+    error_kind: str  # transient | permanent | configuration | timeout
+    failed_at: float  # unix time
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleEntry:
+    """A recurring job the scheduler fires at the run's scale."""
+
+    name: str
+    job_type: str
+    every_s: float
+    payload: JSONObject = field(default_factory=dict)
+
+
+@runtime_checkable
+class ProbeContext(Protocol):
+    """What an implementation gives a running probe job: its identity and its job-level services."""
+
+    @property
+    def job_id(self) -> str:
+        """The implementation's id of the running job."""
+
+    @property
+    def attempt(self) -> int:
+        """1 for the first run, 2 for the first retry, ..."""
+
+    def claim_effect(self, key: str) -> bool:
+        """Return True the first time ``key`` is claimed for this job's idempotency key, else False.
+
+        This is the implementation's idempotency guard: an implementation without one returns
+        True every time (and the kit will see the duplicated effect).
+        """
+
+    def set_progress(self, fraction: float) -> None:
+        """Publish progress 0.0..1.0 where :meth:`Adapter.inspect` can see it."""
+
+    def save_checkpoint(self, state: JSONObject) -> None:
+        """Persist ``state`` so a later attempt of the same job can resume from it."""
+
+    def load_checkpoint(self) -> JSONObject | None:
+        """Return the last saved checkpoint of this job, or None."""
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """Everything the kit needs from an implementation.
+
+    Raise nothing for a supported call; raise ``NotImplementedError`` for a capability the
+    implementation does not declare.
+    """
+
+    def describe(self) -> Description:
+        """Name, version, backend, capabilities and the job catalogue with declared policies."""
+
+    def setup(self, ctx: RunContext) -> None:
+        """Prepare for a run: point probes at ``ctx.ledger_path``, apply ``ctx.timing``."""
+
+    def reset(self) -> None:
+        """Empty queues, job records, dead letters, metrics, logs and alerts between checks."""
+
+    def teardown(self) -> None:
+        """Stop every worker and scheduler still running and release resources."""
+
+    def start_workers(self, count: int) -> list[str]:
+        """Start ``count`` workers (processes where the framework uses them); return their ids."""
+
+    def stop_worker(self, worker: str, *, graceful: bool = True) -> None:
+        """Stop one worker: gracefully (SIGTERM, finish the current job) or at once."""
+
+    def kill_worker(self, worker: str) -> None:
+        """Kill one worker with SIGKILL (or the in-process equivalent) in the middle of its work."""
+
+    def submit(
+        self,
+        job_type: str,
+        payload: JSONObject,
+        *,
+        idempotency_key: str | None = None,
+        delay_s: float = 0.0,
+        priority: int | None = None,
+    ) -> str:
+        """Enqueue a job; return its id. A duplicate idempotency key may return the first id."""
+
+    def inspect(self, job_id: str) -> JobInfo:
+        """Return the implementation's current view of one job."""
+
+    def dead_letters(self) -> Sequence[DeadLetter]:
+        """List the dead-letter queue."""
+
+    def replay(self, job_id: str) -> str:
+        """Re-enqueue a dead job by id (manual retry); return the id of the new run."""
+
+    def metrics(self) -> Mapping[str, float]:
+        """Return counters and gauges as the implementation exports them.
+
+        Names: jobs_enqueued_total, jobs_started_total, jobs_completed_total, jobs_failed_total,
+        jobs_retried_total, jobs_dead_total, queue_depth, dlq_size.
+        """
+
+    def health(self) -> Mapping[str, JSONValue]:
+        """Return the health endpoint's document; ``"status": "ok"`` when healthy."""
+
+    def logs(self) -> Sequence[JSONObject]:
+        """Return structured log records since the last reset (job_id, job_type, attempt, event)."""
+
+    def alerts(self) -> Sequence[JSONObject]:
+        """Alerts fired since the last reset (each with at least ``kind`` and ``job_id``)."""
+
+    def start_scheduler(self, entries: Sequence[ScheduleEntry]) -> str:
+        """Start one scheduler instance firing ``entries``; return its id. Several may run."""
+
+    def stop_scheduler(self, scheduler: str) -> None:
+        """Stop one scheduler instance."""
