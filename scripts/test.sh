@@ -8,5 +8,5 @@ python3 -m venv .venv
 export PATH="$PWD/.venv/bin:$PATH"
 ruff check .
 ruff format --check .
-mypy jobforge questionnaire rubric conformance
+bash scripts/typecheck.sh
 pytest "$@"
