@@ -166,3 +166,9 @@ def test_cli_gate_exits_2_on_a_malformed_policy(
 
 def test_rubric_fixture_is_the_bundled_one() -> None:
     assert load_results(SAMPLE).rubric_version == load_rubric().version
+
+
+def test_shipped_example_policy_loads_and_passes_the_sample() -> None:
+    policy = load_policy(SAMPLE.with_name("policy_example.yaml"))
+    assert policy.minimum_total == 28
+    assert evaluate(policy, _card()).exit_code == EXIT_MET
