@@ -190,13 +190,13 @@ def _cron(expr: str) -> str:
 
 
 def _schedule_list(q: Question) -> str:
-    at = f"{lit(q.key + '[')} ~ loop.index0 ~ ']'"
+    at = f"{lit(q.key + '[')} ~ idx ~ ']'"  # idx: the outer loop's index (inner loops rebind loop)
     unknown = "; a schedule has name and either cron or every_seconds"
     name, cron, every = "item['name']", "item['cron']", "item['every_seconds']"
     cron_fix = lit("; " + CRON_FIX)
     return (
         _list_guard(q, "[{name: daily_report, cron: '0 8 * * *'}], or [] for none")
-        + "{%- else -%}{%- set ns.names = [] -%}{%- for item in v -%}"
+        + "{%- else -%}{%- set ns.names = [] -%}{%- for item in v -%}{%- set idx = loop.index0 -%}"
         + "{%- if item is not mapping -%}"
         + add(
             f"{at} ~ ': ' ~ {show('item')} ~ {lit(' is not a mapping; write ' + SCHEDULE_EXAMPLE)}"
