@@ -27,7 +27,6 @@ from copier._types import MISSING
 from copier._user_data import AnswersMap, Question
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from jobforge.questionnaire import answer_errors, load_bank
 from jobforge.questionnaire.bank import Question as BankQuestion
 from jobforge.questionnaire.copier_gen import render_copier_yml
@@ -87,7 +86,7 @@ def copier_outcome(data: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def python_outcome(data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The model's problems as (key, ``key[subpath]: message``) in asking order."""
+    """Return the model's problems as (key, ``key[subpath]: message``), in asking order."""
     problems = []
     for line in answer_errors(dict(data), BANK):
         match = re.match(r"^(\w+)\.((\w+).*)$", line, re.DOTALL)
@@ -166,16 +165,14 @@ def value_strategy(q: BankQuestion) -> st.SearchStrategy[Any]:
     if q.kind == "choice":
         return st.sampled_from([*q.choices, *q.choices, "bogus"])
     if q.kind == "multiselect":
-        return st.lists(
-            st.sampled_from(q.choices), max_size=len(q.choices) + 1
-        ) | st.lists(st.sampled_from([*q.choices, "bogus"]), max_size=3)
+        return st.lists(st.sampled_from(q.choices), max_size=len(q.choices) + 1) | st.lists(
+            st.sampled_from([*q.choices, "bogus"]), max_size=3
+        )
     if q.kind == "identifier_list":
         item = st.one_of(st.sampled_from(NAMES), st.integers(0, 2))
         return st.one_of(st.lists(item, max_size=4), _not_a_list())
     if q.kind == "delay_list":
-        item = st.one_of(
-            st.integers(-2, 1000), st.sampled_from([60, 300, 900, 1.5, True, "60"])
-        )
+        item = st.one_of(st.integers(-2, 1000), st.sampled_from([60, 300, 900, 1.5, True, "60"]))
         return st.one_of(st.lists(item, max_size=5), _not_a_list())
     if q.kind == "schedule_list":
         return st.one_of(st.lists(_schedule(), max_size=3), _not_a_list())
@@ -184,14 +181,14 @@ def value_strategy(q: BankQuestion) -> st.SearchStrategy[Any]:
 
 
 def _fails_up_to(data: Mapping[str, Any], key: str) -> bool:
-    """True when the model finds a problem at ``key`` or an earlier question."""
+    """Return True when the model finds a problem at ``key`` or an earlier question."""
     upto = {q.key for q in BANK.questions[: [q.key for q in BANK.questions].index(key) + 1]}
     return any(k in upto for k, _ in python_outcome(data))
 
 
 @st.composite
 def answer_sets(draw: st.DrawFn) -> dict[str, Any]:
-    """An answers mapping aimed at one question: earlier answers valid, that one drawn freely.
+    """Draw answers aimed at one question: earlier answers valid, that one drawn freely.
 
     Without aiming, almost every set fails on the first questions and the rules of later ones
     are never reached. Earlier answers are drawn freely too, but kept only when they are valid
