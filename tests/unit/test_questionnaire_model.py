@@ -89,12 +89,12 @@ def test_scheduler_tool_must_exist_for_the_backend(technology: str, tool: str, o
 
 
 def test_schedules_or_scheduled_jobs_need_a_scheduler() -> None:
-    [message] = errors(job_types=["scheduled"])
+    [message] = errors(job_types=["scheduled"], scheduler_tool="none")
     assert message == (
         "scheduling.scheduler_tool: none leaves the scheduled job type without a scheduler; "
         "choose huey_periodic, apscheduler, system_cron or cloud_scheduler"
     )
-    [message] = errors(schedules=[{"name": "tick", "every_seconds": 60}])
+    [message] = errors(schedules=[{"name": "tick", "every_seconds": 60}], scheduler_tool="none")
     assert "none leaves 1 schedule without a scheduler" in message
 
 
@@ -105,6 +105,26 @@ def test_backoff_delays_must_not_decrease_and_retries_need_delays() -> None:
     [message] = errors(max_retries=2, backoff_delays_seconds=[])
     assert "the list is empty but max_retries is 2" in message
     assert errors(backoff_delays_seconds=[0, True, 1.5])[0].endswith("at least 1 second")
+
+
+def test_defaults_follow_earlier_answers_so_they_stay_valid() -> None:
+    answers = validate_answers(
+        {
+            "queue_technology": "celery_redis",
+            "job_types": ["scheduled"],
+            "retry_on": ["network", "validation"],
+            "job_timeout_seconds": 30,
+            "dead_letter_queue": False,
+        }
+    )
+    assert answers.scheduler_tool == "celery_beat"
+    assert answers.discard_on == ("not_found", "auth")
+    assert answers.duration_p95_alert_seconds == 30
+    assert answers.manual_retry is False
+    assert (
+        validate_answers({"queue_technology": "kafka", "job_types": ["scheduled"]}).scheduler_tool
+        == "apscheduler"
+    )
 
 
 def test_fixed_backoff_defaults_to_one_delay() -> None:
@@ -127,8 +147,11 @@ def test_retries_accept_the_range_ends(value: int) -> None:
         ({"worker_count": "2"}, "'2' is a string, not a whole number"),
         ({"delayed_jobs": "yes"}, "'yes' is a string, not a yes/no answer"),
         ({"duration_p95_alert_seconds": 301}, "301 exceeds job_timeout_seconds 300"),
-        ({"dead_letter_queue": False}, "manual_retry: true needs a dead-letter queue"),
-        ({"retry_on": ["auth"]}, "auth is in both retry_on and discard_on"),
+        (
+            {"dead_letter_queue": False, "manual_retry": True},
+            "manual_retry: true needs a dead-letter queue",
+        ),
+        ({"retry_on": ["auth"], "discard_on": ["auth"]}, "auth is in both retry_on and discard_on"),
         ({"monitoring_tools": ["rq_dashboard"]}, "rq_dashboard works only with"),
         ({"worker_count": 9, "scaling_strategy": "autoscale", "max_workers": 8}, "below"),
         ({"package_name": "import"}, "'import' is a Python keyword"),
