@@ -69,9 +69,9 @@ def _default(bank: Bank, question: Question) -> Any:
         }
         return f"{{{{ {lit(table)}[{source.key}] }}}}"
     if source.scheduler:
-        table = lit({t.value: default_scheduler(bank, t.value) for t in bank.technologies})
+        tools = lit({t.value: default_scheduler(bank, t.value) for t in bank.technologies})
         return (
-            f"{{{{ {table}[{source.key}] if (schedules | length > 0 or 'scheduled' in job_types)"
+            f"{{{{ {tools}[{source.key}] if (schedules | length > 0 or 'scheduled' in job_types)"
             " else 'none' }}"
         )
     if source.copy_value:
