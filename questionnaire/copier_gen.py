@@ -55,6 +55,8 @@ def help_text(question: Question) -> str:
     if question.help:
         lines.append(question.help)
     lines.extend(_option_line(option) for option in question.options)
+    fills = ", ".join(f"{fill.doc.rsplit('/', 1)[-1]} ({fill.section})" for fill in question.fills)
+    lines.append(f"Fills: {fills}")
     return "\n".join(lines)
 
 

@@ -154,6 +154,8 @@ class Answers(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _check_against_bank(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, Answers):
+            return data.model_dump()  # already valid; validate the plain data again
         context = info.context if isinstance(info.context, dict) else {}
         bank = context.get("bank") or default_bank()
         evaluation = evaluate(bank, data)

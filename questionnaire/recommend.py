@@ -8,6 +8,7 @@ recommendation is always a valid answers file.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,7 +62,8 @@ def render_recommendation(bank: Bank, answers: Answers) -> str:
     lines = ["# Answers suggested by `jobforge recommend` from the job-type decision tree."]
     for job_type in bank.decision_tree.job_types:
         if job_type.value in answers.job_types:
-            lines.append(f"# {job_type.label}: {job_type.pattern}")
+            text = f"{job_type.label}: {job_type.pattern}"
+            lines.extend(textwrap.wrap(text, 96, initial_indent="# ", subsequent_indent="#   "))
     technology = bank.question("queue_technology").option(answers.queue_technology)
     if technology.generated == "spec_only":
         lines.append(f"# {technology.label}: spec documents only, no generated job subsystem yet.")

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from jobforge.questionnaire import answer_errors, load_bank, validate_answers
 from jobforge.questionnaire.cron import CronSyntaxError, parse_cron
 
+from jobforge.cli import main
 from jobforge.errors import AnswersError
 
 pytestmark = pytest.mark.unit
@@ -242,8 +248,32 @@ def test_fuzzed_answers_never_raise_anything_but_a_listed_error(data: Any) -> No
         assert exc.errors
         for line in exc.errors:
             assert ": " in line and "Traceback" not in line
-            assert line.split(":")[0].split(".")[0].split("[")[0] in (
-                {g.id for g in BANK.groups}
-                | {"answers"}
-                | {str(k) for k in (data if isinstance(data, dict) else [])}
-            )
+            given_keys = [f"{k}: " for k in data] if isinstance(data, dict) else []
+            prefixes = [f"{g.id}." for g in BANK.groups] + ["answers: ", *given_keys]
+            assert line.startswith(tuple(prefixes)), line
+
+
+ANSWER_FILES = st.one_of(
+    st.dictionaries(KEYS, YAML_VALUES, max_size=12).map(
+        lambda d: yaml.safe_dump(d, allow_unicode=True)
+    ),
+    st.text(max_size=60),  # anything at all, mostly not YAML answers
+    st.lists(st.sampled_from(["max_retries: 3", "queues: [a", "- x", "  :", "{", "'"])).map(
+        "\n".join
+    ),
+)
+
+
+@given(ANSWER_FILES)
+def test_fuzzed_answers_files_exit_0_or_1_listing_every_error(text: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "answers.yml"
+        path.write_text(text, encoding="utf-8")
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = main(["answers", "check", str(path)])
+    lines = out.getvalue().splitlines()
+    assert code in (0, 1)
+    if code == 1:
+        count = int(lines[0].split(": ")[-1].split()[0])
+        assert count == len(lines) - 1 >= 1
