@@ -210,6 +210,8 @@ class Bank(BaseModel):
         if len(set(keys)) != len(keys):
             raise ValueError(f"question keys repeat: {keys}")
         for index, question in enumerate(self.questions):
+            if question.kind in ("int", "float") and (question.min is None or question.max is None):
+                raise ValueError(f"{question.key}: a number question needs both min and max")
             earlier = set(keys[:index])
             for source in (question.default_from, question.ask_when):
                 if source is not None and source.key not in earlier:

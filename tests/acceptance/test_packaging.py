@@ -87,8 +87,8 @@ def test_every_package_directory_is_listed_in_pyproject() -> None:
     found = set()
     for package, folder in mapping.items():
         for init in (ROOT / folder).rglob("__init__.py"):
-            if any(part.startswith(".") or part == "project" for part in init.parts):
-                continue  # templates/project is template content, not a package
+            if init.is_relative_to(ROOT / "templates" / "project"):
+                continue  # template content, not a package of jobforge
             relative = init.parent.relative_to(ROOT / folder)
             found.add(".".join([package, *relative.parts]))
     assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
