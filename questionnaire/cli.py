@@ -104,7 +104,7 @@ def recommend_answers(args: argparse.Namespace) -> int:
 
 def new_project(args: argparse.Namespace) -> int:
     """``jobforge new DEST``: run the bundled template (interactive unless answers are given)."""
-    from jobforge.errors import AnswersError
+    from jobforge.errors import AnswersError, UsageError
 
     from . import generate
     from .copier_gen import ANSWERS_FILE
@@ -112,6 +112,8 @@ def new_project(args: argparse.Namespace) -> int:
     from .validation import read_answers_file, validate_answers
 
     data = None
+    if args.answers is None and not args.defaults and not sys.stdin.isatty():
+        raise UsageError("no terminal to ask the questions in; pass --answers FILE or --defaults")
     if args.answers is not None:
         raw = read_answers_file(args.answers)
         try:

@@ -149,3 +149,11 @@ def test_recommend_command_prints_an_answers_file_that_checks(
 def test_recommend_rejects_an_unknown_technology(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["recommend", "--job-type", "batch", "--queue-technology", "beanstalkd"]) == 2
     assert "choose from: sqlite" in capsys.readouterr().err
+
+
+def test_new_without_answers_or_a_terminal_says_how_to_run_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["new", str(tmp_path / "app")]) == 2  # pytest's stdin is not a terminal
+    assert "pass --answers FILE or --defaults" in capsys.readouterr().err
+    assert not (tmp_path / "app").exists()
