@@ -13,6 +13,11 @@ from typing import Any
 JOB_TYPES = ("immediate", "scheduled", "long_running", "event_driven", "batch")
 
 
+def one_line(text: str) -> str:
+    """Escape control characters (a newline inside a value) so each error stays on one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def register(subparsers: Any) -> None:
     """Add the questionnaire's subcommands to the root parser."""
     answers = subparsers.add_parser("answers", help="check answers files, print their schema")
@@ -67,7 +72,7 @@ def check_answers(args: argparse.Namespace) -> int:
         count = len(exc.errors)
         print(f"{path}: {count} error{'' if count == 1 else 's'}")
         for error in exc.errors:
-            print(f"  {error}")
+            print(f"  {one_line(error)}")
         return 1
     technology = default_bank().question("queue_technology").option(answers.queue_technology)
     note = (
@@ -121,7 +126,7 @@ def new_project(args: argparse.Namespace) -> int:
         except AnswersError as exc:
             print(f"{args.answers}: {len(exc.errors)} error(s); nothing generated")
             for error in exc.errors:
-                print(f"  {error}")
+                print(f"  {one_line(error)}")
             return 1
         assert isinstance(raw, dict)
         data = raw
