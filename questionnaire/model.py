@@ -115,14 +115,20 @@ class Answers(BaseModel):
     # scheduling
     schedules: tuple[Schedule, ...] = ()
     delayed_jobs: bool = True
-    scheduler_tool: SchedulerTool = "none"
+    scheduler_tool: SchedulerTool = Field(
+        "none",
+        description="must fit the technology; defaults to its own scheduler (APScheduler when it "
+        "has none) when there are schedules or the scheduled job type",
+    )
     overlap_policy: Literal["skip", "queue", "allow"] = "skip"
     missed_run_policy: Literal["skip", "run_once", "run_all"] = "run_once"
     # retry logic
     max_retries: int = Field(3, ge=0, le=25)
     backoff_strategy: Literal["exponential", "fixed"] = "exponential"
     backoff_delays_seconds: tuple[int, ...] = Field(
-        (60, 300, 900), description="positive, non-decreasing; the last is the cap"
+        (60, 300, 900),
+        description="positive, non-decreasing, the last is the cap; all equal for a fixed "
+        "backoff (default [60] then)",
     )
     backoff_jitter: bool = True
     retry_on: tuple[ErrorKind, ...] = (
@@ -132,10 +138,15 @@ class Answers(BaseModel):
         "server_error",
         "lock_conflict",
     )
-    discard_on: tuple[ErrorKind, ...] = ("validation", "not_found", "auth")
+    discard_on: tuple[ErrorKind, ...] = Field(
+        ("validation", "not_found", "auth"),
+        description="no kind also in retry_on; the default leaves out kinds chosen in retry_on",
+    )
     dead_letter_queue: bool = True
     dlq_alert_threshold: int = Field(10, ge=1, le=1000000)
-    manual_retry: bool = True
+    manual_retry: bool = Field(
+        True, description="needs dead_letter_queue; defaults to (and is asked only with) it"
+    )
     # monitoring
     metrics: tuple[Metric, ...] = (
         "queue_depth",
@@ -147,7 +158,9 @@ class Answers(BaseModel):
     )
     queue_depth_alert: int = Field(1000, ge=1, le=100000000)
     failure_rate_alert_percent: float = Field(5.0, gt=0, le=100)
-    duration_p95_alert_seconds: int = Field(60, ge=1, le=86400)
+    duration_p95_alert_seconds: int = Field(
+        60, ge=1, le=86400, description="at most job_timeout_seconds, which caps the default"
+    )
     monitoring_tools: tuple[MonitoringTool, ...] = ("prometheus", "json_logs")
     alert_channels: tuple[AlertChannel, ...] = ("email",)
 
