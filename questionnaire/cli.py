@@ -29,6 +29,10 @@ def register(subparsers: Any) -> None:
     check.set_defaults(handler=check_answers)
     schema = answers_sub.add_parser("schema", help="print the answers JSON Schema")
     schema.set_defaults(handler=print_schema)
+    reference = answers_sub.add_parser(
+        "reference", help="print every question, option and spec section as Markdown"
+    )
+    reference.set_defaults(handler=print_reference)
 
     recommend = subparsers.add_parser(
         "recommend", help="suggest an answers file from the job-type decision tree"
@@ -89,6 +93,15 @@ def print_schema(args: argparse.Namespace) -> int:
     from .schema import schema_json
 
     sys.stdout.write(schema_json())
+    return 0
+
+
+def print_reference(args: argparse.Namespace) -> int:
+    """``jobforge answers reference``: print the question bank as Markdown."""
+    from .model import default_bank
+    from .reference import render_reference
+
+    sys.stdout.write(render_reference(default_bank()))
     return 0
 
 

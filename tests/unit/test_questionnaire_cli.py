@@ -157,3 +157,17 @@ def test_new_without_answers_or_a_terminal_says_how_to_run_it(
     assert main(["new", str(tmp_path / "app")]) == 2  # pytest's stdin is not a terminal
     assert "pass --answers FILE or --defaults" in capsys.readouterr().err
     assert not (tmp_path / "app").exists()
+
+
+def test_reference_lists_every_question_option_and_filled_section(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["answers", "reference"]) == 0
+    text = capsys.readouterr().out
+    for question in BANK.questions:
+        assert f"### `{question.key}`" in text
+        for option in question.options:
+            assert f"| `{option.value}` {option.display} | {option.pros} |" in text
+        for fill in question.fills:
+            assert f"`{fill.doc}` ({fill.section})" in text
+    assert "PostgreSQL + procrastinate (spec documents only)" in text
