@@ -194,7 +194,7 @@ def test_options_spec_shows_every_alternative_with_pros_and_cons_from_the_bank(
 
 def test_diagrams_show_the_lifecycle_states_and_the_components(projects: dict[str, Path]) -> None:
     text = _doc(projects["celery-redis"], SPEC_DOCS[0])
-    assert "stateDiagram-v2" in text and "flowchart LR" in text
+    assert "stateDiagram-v2" in text and "flowchart TB" in text
     for edge in ("PENDING --> RUNNING", "RUNNING --> COMPLETED", "FAILED --> RETRYING",
                  "FAILED --> DEAD"):
         assert edge in text
