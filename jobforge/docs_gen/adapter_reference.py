@@ -1,22 +1,23 @@
-"""The adapter reference: every method of the adapter Protocol and every value type, from the code."""
+"""The adapter reference: every method of the adapter Protocol and every value type, from code."""
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+from typing import Any
 
-from jobforge.conformance import adapter
 from jobforge.docs_gen.markdown import cell, table
+from jobforge.docs_gen.sources import adapter_module
 
 #: The value types an adapter builds or receives, in the order a reader meets them.
-VALUE_TYPES: tuple[type, ...] = (
-    adapter.Description,
-    adapter.JobSpec,
-    adapter.RunContext,
-    adapter.Timing,
-    adapter.JobInfo,
-    adapter.DeadLetter,
-    adapter.ScheduleEntry,
+VALUE_TYPES: tuple[str, ...] = (
+    "Description",
+    "JobSpec",
+    "RunContext",
+    "Timing",
+    "JobInfo",
+    "DeadLetter",
+    "ScheduleEntry",
 )
 
 
@@ -28,16 +29,16 @@ def _summary(obj: object) -> str:
 def _methods(protocol: type) -> list[tuple[str, str]]:
     rows = []
     for name, member in vars(protocol).items():
-        if name.startswith("_") or not callable(member) and not isinstance(member, property):
+        if name.startswith("_") or (not callable(member) and not isinstance(member, property)):
             continue
-        target = member.fget if isinstance(member, property) else member
+        target: Any = member.fget if isinstance(member, property) else member
         signature = str(inspect.signature(target)).replace("'", "")
         signature = signature.replace("self, ", "").replace("(self)", "()")
         rows.append((f"`{name}{signature}`", _summary(member)))
     return rows
 
 
-def _fields(value_type: type) -> list[tuple[str, str, str]]:
+def _fields(value_type: Any) -> list[tuple[str, str, str]]:
     rows = []
     for f in dataclasses.fields(value_type):
         if f.default is not dataclasses.MISSING:
@@ -52,6 +53,7 @@ def _fields(value_type: type) -> list[tuple[str, str, str]]:
 
 def adapter_reference_markdown() -> str:
     """Render the adapter Protocol, the probe context, capabilities and value types as Markdown."""
+    adapter: Any = adapter_module()
     lines = [
         "# Adapter reference",
         "",
@@ -83,8 +85,9 @@ def adapter_reference_markdown() -> str:
         *table(["status"], [(f"`{s.value}`",) for s in adapter.JobStatus]),
         "",
     ]
-    for value_type in VALUE_TYPES:
-        lines += [f"## `{value_type.__name__}`", "", _summary(value_type), ""]
+    for name in VALUE_TYPES:
+        value_type = getattr(adapter, name)
+        lines += [f"## `{name}`", "", _summary(value_type), ""]
         lines += table(["field", "type", "default"], _fields(value_type))
         lines.append("")
     return "\n".join(lines)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from jobforge.docs_gen.markdown import cell, table
-from jobforge.rubric.model import Rubric
+from jobforge.docs_gen.sources import RubricLike
 
 
-def check_catalogue_markdown(rubric: Rubric, how: Mapping[str, str] | None = None) -> str:
+def check_catalogue_markdown(rubric: RubricLike, how: Mapping[str, str] | None = None) -> str:
     """Render every check of ``rubric``, grouped by dimension.
 
     ``how`` maps a check id to how the conformance kit runs it (from the kit's check registry);

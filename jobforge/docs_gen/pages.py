@@ -8,6 +8,7 @@ from pathlib import Path
 from jobforge.docs_gen.adapter_reference import adapter_reference_markdown
 from jobforge.docs_gen.checks import check_catalogue_markdown
 from jobforge.docs_gen.questions import question_reference_markdown
+from jobforge.docs_gen.sources import load_rubric, parse_bank, rubric_markdown
 from jobforge.errors import UsageError
 
 
@@ -32,10 +33,6 @@ def _read(root: Path, relative: str) -> str:
 
 def generated_pages(root: Path) -> list[GeneratedPage]:
     """Build every generated page from the YAML under ``root`` (the directory of mkdocs.yml)."""
-    from jobforge.questionnaire.bank import parse_bank
-    from jobforge.rubric.docs import rubric_markdown
-    from jobforge.rubric.model import load_rubric
-
     bank = parse_bank(
         _read(root, "questionnaire/questions.yaml"), _read(root, "questionnaire/decision_tree.yaml")
     )

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from jobforge.docs_gen.markdown import cell, code, table
-
-if TYPE_CHECKING:
-    from jobforge.questionnaire.bank import Bank, Question
+from jobforge.docs_gen.sources import BankLike, QuestionLike
 
 
-def _constraints(question: Question) -> list[str]:
+def _constraints(question: QuestionLike) -> list[str]:
     parts: list[str] = []
     if question.min is not None:
         low = f"{question.min:g}"
@@ -22,7 +18,7 @@ def _constraints(question: Question) -> list[str]:
     return parts
 
 
-def _question(question: Question) -> list[str]:
+def _question(question: QuestionLike) -> list[str]:
     lines = [f"### `{question.key}`", "", f"**{cell(question.prompt)}**", ""]
     if question.help:
         lines += [cell(question.help), ""]
@@ -61,7 +57,7 @@ def _question(question: Question) -> list[str]:
     return [*lines, ""]
 
 
-def question_reference_markdown(bank: Bank) -> str:
+def question_reference_markdown(bank: BankLike) -> str:
     """Render every group, question and option of ``bank`` as one Markdown page."""
     count = len(bank.questions)
     lines = [
@@ -80,7 +76,10 @@ def question_reference_markdown(bank: Bank) -> str:
     ]
     lines += table(
         ["value", "job type", "when", "pattern", "example"],
-        [(f"`{j.value}`", j.label, j.when, j.pattern, j.example) for j in bank.decision_tree.job_types],
+        [
+            (f"`{j.value}`", j.label, j.when, j.pattern, j.example)
+            for j in bank.decision_tree.job_types
+        ],
     )
     lines.append("")
     for group in bank.groups:

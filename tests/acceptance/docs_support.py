@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import copier
-
 from jobforge.questionnaire.validation import answer_errors, load_answers
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,7 +42,7 @@ def _yaml(path: Path) -> object:
 
 
 def answers_of(path: Path) -> dict[str, Any]:
-    """The complete answers (defaults filled in) of an example file, as JSON-able data."""
+    """Return the complete answers (defaults filled in) of an example file as JSON data."""
     return load_answers(path).model_dump(mode="json", exclude_none=True)
 
 
@@ -68,9 +67,7 @@ def template_root(tmp: Path) -> Path:
 
 def render(root: Path, answers: dict[str, Any], dest: Path) -> Path:
     """Render the template at ``root`` with ``answers`` into ``dest`` (no prompts)."""
-    copier.run_copy(
-        str(root), str(dest), data=answers, defaults=True, quiet=True, unsafe=False
-    )
+    copier.run_copy(str(root), str(dest), data=answers, defaults=True, quiet=True, unsafe=False)
     return dest
 
 
@@ -107,5 +104,6 @@ def sections(markdown: str) -> dict[str, str]:
 
 #: Text that would mean a template left something unfilled.
 PLACEHOLDER = re.compile(
-    r"\{\{|\}\}|\{%|%\}|\{#|#\}|TODO|TBD|FIXME|_{3,}|Placeholder|Your Content Goes Here|(?<!-> )\bNone\b"
+    r"\{\{|\}\}|\{%|%\}|\{#|#\}|TODO|TBD|FIXME|_{3,}|Placeholder|Your Content Goes Here"
+    r"|(?<!-> )\bNone\b"
 )

@@ -55,7 +55,7 @@ def _require_browser() -> None:
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Keep the test output clean."""
 
 
@@ -87,10 +87,14 @@ def served_site(tmp_path: Path) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+def _attrs(node: dict[str, Any]) -> dict[str, str]:
+    flat = node.get("attributes", [])
+    return dict(zip(flat[::2], flat[1::2], strict=False))
+
+
 def _svgs(node: dict[str, Any], inside_mermaid: bool = False) -> Iterator[dict[str, Any]]:
     """Yield every <svg> under a div.mermaid host, through closed shadow roots."""
-    attrs = node.get("attributes", [])
-    classes = dict(zip(attrs[::2], attrs[1::2], strict=False)).get("class", "")
+    classes = _attrs(node).get("class", "")
     here = inside_mermaid or (node.get("nodeName") == "DIV" and "mermaid" in classes.split())
     if here and node.get("nodeName", "").lower() == "svg":
         yield node
@@ -139,12 +143,10 @@ def test_technical_design_page_renders_mermaid_diagrams_as_svg(
 
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     svgs = list(_svgs(dom["root"]))
-    kinds = {dict(zip(s["attributes"][::2], s["attributes"][1::2], strict=False)).get(
-        "aria-roledescription") for s in svgs}
+    roles = [_attrs(s).get("aria-roledescription") for s in svgs]
+    kinds = set(roles)
     assert {"stateDiagram", "flowchart-v2"} <= kinds, f"rendered: {kinds}"
-    lifecycle = next(
-        s for s in svgs if "stateDiagram" in s["attributes"][s["attributes"].index("aria-roledescription") + 1]
-    )
+    lifecycle = next(s for s, kind in zip(svgs, roles, strict=True) if kind == "stateDiagram")
     labels = _text(lifecycle)
     for state in ("PENDING", "RUNNING", "COMPLETED", "FAILED", "RETRYING", "DEAD"):
         assert state in labels

@@ -21,7 +21,6 @@ from docs_support import (
     template_root,
     valid_examples,
 )
-
 from jobforge.questionnaire.bank import Question, load_bank
 from jobforge.questionnaire.validation import answer_errors
 
@@ -33,13 +32,13 @@ BANK = load_bank()
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The copier template root, assembled once for the module."""
+    """Assemble the copier template root once for the module."""
     return template_root(tmp_path_factory.mktemp("root"))
 
 
 @pytest.fixture(scope="module")
 def projects(root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """One rendered project per valid example answers file, keyed by the file's stem."""
+    """Render one project per valid example answers file, keyed by the file's stem."""
     out = tmp_path_factory.mktemp("projects")
     return {p.stem: render(root, answers_of(p), out / p.stem) for p in EXAMPLES}
 
@@ -69,7 +68,7 @@ def test_generated_docs_build_strict_with_no_placeholder(
 
 
 def _expected(question: Question, value: Any) -> list[str]:
-    """The strings that show ``value`` in a document (bools are checked by flipping them)."""
+    """Return the strings that show ``value`` in a document (bools are checked by flipping)."""
     if isinstance(value, list):
         if not value:
             return ["none"]
@@ -152,9 +151,13 @@ def test_retry_schedule_lists_each_attempt_with_its_real_delay(projects: dict[st
     delays = answers["backoff_delays_seconds"]
     total = 0
     for i in range(answers["max_retries"]):
-        delay = delays[0] if answers["backoff_strategy"] == "fixed" else delays[min(i, len(delays) - 1)]
+        delay = (
+            delays[0] if answers["backoff_strategy"] == "fixed" else delays[min(i, len(delays) - 1)]
+        )
         total += delay
-        row = next(line for line in text.splitlines() if line.startswith(f"| {i + 2} (retry {i + 1} "))
+        row = next(
+            line for line in text.splitlines() if line.startswith(f"| {i + 2} (retry {i + 1} ")
+        )
         assert f"| {delay} s" in row and f"| {total} s" in row, row
 
 
@@ -169,7 +172,11 @@ def test_sqlite_and_celery_redis_specs_differ_in_technology_operations_and_failu
         answers = answers_of(next(p for p in EXAMPLES if p.stem == project.name))
         return text.replace(answers["project_name"], "P").replace(answers["package_name"], "pkg")
 
-    for doc, name in ((tds, "Components"), (tds, "Error Handling & Resilience"), (ios, "Data & State")):
+    for doc, name in (
+        (tds, "Components"),
+        (tds, "Error Handling & Resilience"),
+        (ios, "Data & State"),
+    ):
         a = without_names(_section(sqlite, doc, name), sqlite)
         b = without_names(_section(celery, doc, name), celery)
         assert a != b, f"{doc} § {name} differs only in names"
@@ -195,6 +202,10 @@ def test_options_spec_shows_every_alternative_with_pros_and_cons_from_the_bank(
 def test_diagrams_show_the_lifecycle_states_and_the_components(projects: dict[str, Path]) -> None:
     text = _doc(projects["celery-redis"], SPEC_DOCS[0])
     assert "stateDiagram-v2" in text and "flowchart TB" in text
-    for edge in ("PENDING --> RUNNING", "RUNNING --> COMPLETED", "FAILED --> RETRYING",
-                 "FAILED --> DEAD"):
+    for edge in (
+        "PENDING --> RUNNING",
+        "RUNNING --> COMPLETED",
+        "FAILED --> RETRYING",
+        "FAILED --> DEAD",
+    ):
         assert edge in text
