@@ -87,6 +87,8 @@ class DefaultFrom(BaseModel):
     key: str  # the earlier question whose answer the default derives from
     option_field: str | None = None  # take this field of the chosen option
     factor: int | None = None  # multiply the earlier (int) answer, capped at the question's max
+    table: Mapping[str, Any] | None = None  # look the earlier answer up; `otherwise` if absent
+    otherwise: Any = None
 
 
 class AskWhen(BaseModel):

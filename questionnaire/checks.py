@@ -79,13 +79,13 @@ def range_problem(question: Question, value: float) -> str | None:
     low, high = number(question.min), number(question.max)
     assert question.min is not None and question.max is not None
     if question.min_exclusive:
-        if value <= question.min or value > question.max:
+        if not (value > question.min and value <= question.max):  # NaN is out of range too
             return (
                 f"{value} is out of range; set a value above {low} and at most {high}"
                 f"{hint(question)}"
             )
         return None
-    if value < question.min or value > question.max:
+    if not (value >= question.min and value <= question.max):
         return (
             f"{value} is out of range {low}..{high}; set a value between {low} and {high}"
             f"{hint(question)}"

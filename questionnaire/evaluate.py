@@ -39,6 +39,8 @@ def default_for(question: Question, values: Mapping[str, Any], bank: Bank) -> An
         return None
     if source.option_field is not None:
         return getattr(bank.question(source.key).option(earlier), source.option_field)
+    if source.table is not None:
+        return source.table.get(earlier, source.otherwise)
     if source.factor is not None and is_int(earlier) and question.max is not None:
         return min(earlier * source.factor, int(question.max))
     return None

@@ -12,7 +12,15 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    model_serializer,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from .bank import Bank, load_bank
@@ -68,6 +76,12 @@ class Schedule(BaseModel):
     name: str = Field(description="Python identifier, unique among schedules")
     cron: str | None = Field(None, description="five-field cron: minute hour dom month dow")
     every_seconds: int | None = Field(None, ge=1, description="interval in seconds")
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_trigger(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Serialize only the trigger in use, so a dump validates again as answers."""
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None}
 
 
 class Answers(BaseModel):

@@ -65,7 +65,7 @@ def read_answers_file(path: Path) -> object:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid syntax"
         raise AnswersError(
-            [f"{path}: not valid YAML{where} ({problem}); fix the syntax and check again"]
+            [f"answers file: not valid YAML{where} ({problem}); fix the syntax and check again"]
         ) from None
 
 
