@@ -36,6 +36,7 @@ class NewJob:
     priority: int = 0
     max_attempts: int = 1
     idempotency_key: str | None = None  # duplicate submissions with this key share one job
+    unique_key: str | None = None  # while a job with this key is active, submissions join it
     not_before: float = 0.0  # unix time before which the job must not start
     group_key: str | None = None  # schedule name or ordering key: one running at a time, in order
     replay_of: str | None = None  # the dead job this one replays
@@ -72,6 +73,7 @@ class JobRecord:
     group_key: str | None = None
     replay_of: str | None = None
     effect_scope: str = ""  # effects of this job are claimed once per scope
+    unique_key: str | None = None
 
 
 class ClaimOutcome(enum.StrEnum):
