@@ -8,7 +8,6 @@ total (7..35) into a verdict people can quote.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -223,8 +222,3 @@ def load_rubric(path: Path | str | None = None) -> Rubric:
         return Rubric.model_validate(data)
     except ValidationError as exc:
         raise RubricError(format_validation_error(source, exc)) from exc
-
-
-def ordered_check_ids(rubric: Rubric) -> Iterable[str]:
-    """Every check id in rubric order (dimension by dimension)."""
-    return (c.id for d in rubric.dimensions for c in d.checks)

@@ -152,3 +152,14 @@ def test_an_inconclusive_required_check_never_awards_its_level(
             ):
                 assert got.level != points
                 assert got.upper_bound >= points
+
+
+@given(full_outcome_sets)
+def test_inconclusive_checks_score_exactly_as_if_they_had_failed(
+    outcomes: dict[str, Outcome],
+) -> None:
+    as_failed = {k: Outcome.FAIL if v is Outcome.INCONCLUSIVE else v for k, v in outcomes.items()}
+    card = score(RUBRIC, _outcomes(outcomes))
+    assert card.total == score(RUBRIC, _outcomes(as_failed)).total
+    if not card.complete:
+        assert card.total < card.max_possible_total
