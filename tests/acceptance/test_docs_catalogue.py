@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from docs_support import SPEC_DOCS, answers_of, render, sections, template_root, valid_examples
-
 from jobforge.questionnaire.bank import load_bank
 
 pytestmark = pytest.mark.acceptance
