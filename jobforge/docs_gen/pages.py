@@ -8,7 +8,7 @@ from pathlib import Path
 from jobforge.docs_gen.adapter_reference import adapter_reference_markdown
 from jobforge.docs_gen.checks import check_catalogue_markdown
 from jobforge.docs_gen.questions import question_reference_markdown
-from jobforge.docs_gen.sources import load_rubric, parse_bank, rubric_markdown
+from jobforge.docs_gen.sources import check_descriptions, load_rubric, parse_bank, rubric_markdown
 from jobforge.errors import UsageError
 
 
@@ -40,6 +40,9 @@ def generated_pages(root: Path) -> list[GeneratedPage]:
     return [
         GeneratedPage(src_uri="reference/questions.md", content=question_reference_markdown(bank)),
         GeneratedPage(src_uri="reference/rubric.md", content=rubric_markdown(rubric)),
-        GeneratedPage(src_uri="reference/checks.md", content=check_catalogue_markdown(rubric)),
+        GeneratedPage(
+            src_uri="reference/checks.md",
+            content=check_catalogue_markdown(rubric, check_descriptions()),
+        ),
         GeneratedPage(src_uri="reference/adapter.md", content=adapter_reference_markdown()),
     ]

@@ -54,6 +54,14 @@ def _question(question: QuestionLike) -> list[str]:
             for o in question.options
         ]
         lines += table(["value", "label", "pros", "cons", "best for", "works with"], rows)
+        generated = [o for o in question.options if o.generated]
+        if generated:
+            code_for = ", ".join(f"`{o.value}`" for o in generated if o.generated == "subsystem")
+            lines += [
+                "",
+                f"A job subsystem is generated for {code_for}; the others get the "
+                "filled spec documents only.",
+            ]
     return [*lines, ""]
 
 

@@ -9,7 +9,8 @@ importable and type-checkable on its own.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+import inspect
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, cast
@@ -53,6 +54,10 @@ class OptionLike(Protocol):
     @property
     def backends(self) -> Sequence[str]:
         """Queue technologies it works with; empty means every one."""
+
+    @property
+    def generated(self) -> str | None:
+        """For queue technologies: ``subsystem`` or ``spec_only``."""
 
 
 class SourceLike(Protocol):
@@ -282,6 +287,35 @@ def rubric_markdown(rubric: RubricLike) -> str:
     """Render the rubric page with the rubric part's own renderer."""
     render: Any = _module("jobforge.rubric.docs").rubric_markdown
     return str(render(rubric))
+
+
+def check_descriptions() -> dict[str, str]:
+    """Return how the conformance kit runs each check, from its check registry.
+
+    The registry is ``jobforge.conformance.checks.registry()``: a mapping of check id to a check,
+    or a sequence of checks carrying ``check_id`` (or ``id``). A check's description is its
+    ``description`` (or ``summary``) attribute, else the first paragraph of its docstring.
+    Returns an empty mapping while the kit has no registry yet.
+    """
+    name = "jobforge.conformance.checks"
+    try:
+        module: Any = _module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return {}
+    registry: Any = module.registry()
+    if isinstance(registry, Mapping):
+        entries = list(registry.items())
+    else:
+        entries = [(getattr(c, "check_id", None) or getattr(c, "id", None), c) for c in registry]
+    found: dict[str, str] = {}
+    for check_id, check in entries:
+        text = getattr(check, "description", None) or getattr(check, "summary", None)
+        text = text or (inspect.getdoc(check) or "").split("\n\n")[0]
+        if check_id and text:
+            found[str(check_id)] = " ".join(str(text).split())
+    return found
 
 
 def adapter_module() -> ModuleType:
