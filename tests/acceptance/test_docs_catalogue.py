@@ -99,4 +99,22 @@ def test_files_modules_and_commands_named_in_the_docs_exist(
     for sub in set(re.findall(r"`(?:python -m \w+\.cli )?dlq (\w+)", text)):
         if f'add_parser("{sub}"' not in cli:
             missing.append(f"dlq {sub}")
+    for module, flag in set(re.findall(rf"python -m {pkg}\.(\w+)(?: \w+)* (--[\w-]+)", text)):
+        if f'"{flag}"' not in (project / pkg / f"{module}.py").read_text(encoding="utf-8"):
+            missing.append(f"{module} {flag}")
     assert not missing, f"named in the docs but not generated: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("example", [p.stem for p in GENERATED])
+def test_every_metric_the_docs_name_is_exported_by_the_generated_package(
+    example: str, generated: dict[str, Path]
+) -> None:
+    project = generated[example]
+    pkg = answers_of(next(p for p in GENERATED if p.stem == example))["package_name"]
+    observability = sections((project / SPEC_DOCS[0]).read_text(encoding="utf-8"))["Observability"]
+    metrics = observability.split("### Metrics")[1].split("###")[0]
+    named = set(re.findall(r"`((?:jobs?_|queue_|dlq_)\w+)(?:\{[\w,]*\})?`", metrics))
+    assert len(named) >= 5, named
+    exporter = (project / pkg / "metrics.py").read_text(encoding="utf-8")
+    missing = [name for name in named if f'"{name}"' not in exporter]
+    assert not missing, f"the docs name metrics the package does not export: {missing}"
