@@ -80,7 +80,11 @@ class Option(BaseModel):
 
 
 class DefaultFrom(BaseModel):
-    """A default computed from an earlier answer."""
+    """A default computed from an earlier answer, so the default is always valid in context.
+
+    Copier validates a default before showing it, so a default that broke a rule would stop the
+    interactive session; each way of deriving one below keeps it within the rules.
+    """
 
     model_config = _FROZEN
 
@@ -89,6 +93,10 @@ class DefaultFrom(BaseModel):
     factor: int | None = None  # multiply the earlier (int) answer, capped at the question's max
     table: Mapping[str, Any] | None = None  # look the earlier answer up; `otherwise` if absent
     otherwise: Any = None
+    copy_value: bool = False  # the earlier answer itself
+    minus: bool = False  # the question's `default` list without the earlier answer's items
+    at_most: bool = False  # the question's `default`, at most the earlier answer
+    scheduler: bool = False  # the technology's scheduler when schedules need one, else none
 
 
 class AskWhen(BaseModel):
@@ -97,7 +105,7 @@ class AskWhen(BaseModel):
     model_config = _FROZEN
 
     key: str
-    equals: str
+    equals: str | bool
 
 
 class JobType(BaseModel):

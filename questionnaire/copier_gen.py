@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 from .bank import Bank, Option, Question, load_bank
-from .jinja_checks import lit, validator
+from .jinja_checks import choice_validator, lit, validator
+from .rules import default_scheduler
 
 #: Where the template content lives, relative to the template root.
 SUBDIRECTORY = "templates/project"
@@ -67,6 +68,18 @@ def _default(bank: Bank, question: Question) -> Any:
             for option in bank.question(source.key).options
         }
         return f"{{{{ {lit(table)}[{source.key}] }}}}"
+    if source.scheduler:
+        tools = lit({t.value: default_scheduler(bank, t.value) for t in bank.technologies})
+        return (
+            f"{{{{ {tools}[{source.key}] if (schedules | length > 0 or 'scheduled' in job_types)"
+            " else 'none' }}"
+        )
+    if source.copy_value:
+        return f"{{{{ {source.key} }}}}"
+    if source.minus:
+        return f"{{{{ {lit(question.default)} | reject('in', {source.key}) | list }}}}"
+    if source.at_most:
+        return f"{{{{ [{lit(question.default)}, {source.key}] | min }}}}"
     if source.table is not None:
         lookup = lit(dict(source.table))
         return f"{{{{ {lookup}.get({source.key}, {lit(source.otherwise)}) }}}}"
@@ -74,11 +87,28 @@ def _default(bank: Bank, question: Question) -> Any:
     return f"{{{{ [{source.key} * {source.factor}, {int(question.max)}] | min }}}}"
 
 
+def _layout(check: str) -> str:
+    # Every tag trims whitespace around it, so one tag per line changes nothing but layout.
+    return check.replace("-%}{%-", "-%}\n{%-").replace("-%}{{-", "-%}\n{{-")
+
+
+def _choice(bank: Bank, question: Question, value: str) -> Any:
+    """Return a choice: its value, or value and a validator disabling it when it breaks a rule.
+
+    A select prompt does not run the question's validator, so rules of a single-choice question
+    also go on each choice: copier shows a disabled choice with the reason and skips it.
+    """
+    check = choice_validator(bank, question, value)
+    return {"value": value, "validator": _layout(check)} if check else value
+
+
 def question_entry(bank: Bank, question: Question) -> dict[str, Any]:
     """Return the copier.yml entry of one question."""
     entry: dict[str, Any] = {"type": COPIER_TYPES[question.kind], "help": help_text(question)}
     if question.options:
-        entry["choices"] = {option.display: option.value for option in question.options}
+        entry["choices"] = {
+            option.display: _choice(bank, question, option.value) for option in question.options
+        }
     if question.kind == "multiselect":
         entry["multiselect"] = True
     if COPIER_TYPES[question.kind] == "yaml":
@@ -88,8 +118,7 @@ def question_entry(bank: Bank, question: Question) -> dict[str, Any]:
         entry["when"] = f"{{{{ {question.ask_when.key} == {lit(question.ask_when.equals)} }}}}"
     check = validator(bank, question)
     if check:
-        # Every tag trims whitespace around it, so one tag per line changes nothing but layout.
-        entry["validator"] = check.replace("-%}{%-", "-%}\n{%-").replace("-%}{{-", "-%}\n{{-")
+        entry["validator"] = _layout(check)
     return entry
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from .bank import Bank, Question
 from .checks import Problem, check_field, describe, is_int
-from .rules import RULES
+from .rules import RULES, default_scheduler, needs_scheduler
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,18 @@ def default_for(question: Question, values: Mapping[str, Any], bank: Bank) -> An
         return None
     if source.option_field is not None:
         return getattr(bank.question(source.key).option(earlier), source.option_field)
+    if source.scheduler:
+        if "schedules" not in values or "job_types" not in values:
+            return None
+        if needs_scheduler(values["schedules"], values["job_types"]):
+            return default_scheduler(bank, earlier)
+        return "none"
+    if source.copy_value:
+        return earlier
+    if source.minus:
+        return [item for item in question.default if item not in earlier]
+    if source.at_most:
+        return min(question.default, earlier)
     if source.table is not None:
         return source.table.get(earlier, source.otherwise)
     if source.factor is not None and is_int(earlier) and question.max is not None:

@@ -190,13 +190,13 @@ def _cron(expr: str) -> str:
 
 
 def _schedule_list(q: Question) -> str:
-    at = f"{lit(q.key + '[')} ~ loop.index0 ~ ']'"
+    at = f"{lit(q.key + '[')} ~ idx ~ ']'"  # idx: the outer loop's index (inner loops rebind loop)
     unknown = "; a schedule has name and either cron or every_seconds"
     name, cron, every = "item['name']", "item['cron']", "item['every_seconds']"
     cron_fix = lit("; " + CRON_FIX)
     return (
         _list_guard(q, "[{name: daily_report, cron: '0 8 * * *'}], or [] for none")
-        + "{%- else -%}{%- set ns.names = [] -%}{%- for item in v -%}"
+        + "{%- else -%}{%- set ns.names = [] -%}{%- for item in v -%}{%- set idx = loop.index0 -%}"
         + "{%- if item is not mapping -%}"
         + add(
             f"{at} ~ ': ' ~ {show('item')} ~ {lit(' is not a mapping; write ' + SCHEDULE_EXAMPLE)}"
@@ -403,6 +403,20 @@ def _rule(bank: Bank, q: Question, name: RuleName) -> str:
     raise ValueError(f"no Jinja for rule {name}")  # pragma: no cover - RuleName is exhaustive
 
 
+NAMESPACE = (
+    "{%- set ns = namespace(errs=[], seen=[], names=[], cerr='', first=0, last=0, fit=false, "
+    "needing='') -%}"
+)
+
+
+def choice_validator(bank: Bank, question: Question, value: str) -> str:
+    """Return the validator disabling one choice of a single-choice question, or ''."""
+    if question.kind != "choice" or not question.rules:
+        return ""
+    rules = "".join(_rule(bank, question, name) for name in question.rules)
+    return f"{NAMESPACE}{{%- set v = {lit(value)} -%}}{rules}{{{{- ns.errs | join('\\n') -}}}}"
+
+
 def validator(bank: Bank, question: Question) -> str:
     """Return the copier ``validator`` of a question, or '' when copier's type check suffices."""
     field = FIELD_JINJA[question.kind](question)
@@ -412,10 +426,4 @@ def validator(bank: Bank, question: Question) -> str:
     body = field
     if rules:
         body += "{%- if ns.errs | length == 0 -%}" + rules + "{%- endif -%}"
-    return (
-        "{%- set ns = namespace(errs=[], seen=[], names=[], cerr='', first=0, last=0, "
-        "fit=false, needing='') -%}"
-        f"{{%- set v = {question.key} -%}}"
-        f"{body}"
-        "{{- ns.errs | join('\\n') -}}"
-    )
+    return NAMESPACE + f"{{%- set v = {question.key} -%}}" + body + "{{- ns.errs | join('\\n') -}}"

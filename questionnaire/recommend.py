@@ -53,10 +53,7 @@ def recommend(bank: Bank, job_types: Sequence[str], queue_technology: str = "sql
         "queue_technology": queue_technology,
         **suggested,
     }
-    if answers.get("schedules") or "scheduled" in answers["job_types"]:
-        native = technologies[queue_technology].native_scheduler
-        answers["scheduler_tool"] = native if native and native != "none" else "apscheduler"
-    return validate_answers(answers, bank)
+    return validate_answers(answers, bank)  # the scheduler tool defaults from the technology
 
 
 def render_recommendation(bank: Bank, answers: Answers) -> str:

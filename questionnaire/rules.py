@@ -38,6 +38,17 @@ def suitable_schedulers(bank: Bank, technology: str) -> tuple[str, ...]:
     )
 
 
+def default_scheduler(bank: Bank, technology: str) -> str:
+    """Return the scheduler tool proposed for a technology: its own, else APScheduler."""
+    native = bank.question("queue_technology").option(technology).native_scheduler
+    return native if native and native != "none" else "apscheduler"
+
+
+def needs_scheduler(schedules: list[Any], job_types: list[str]) -> bool:
+    """Return True when there are schedules or the scheduled job type is chosen."""
+    return len(schedules) > 0 or "scheduled" in job_types
+
+
 def _broker_scheme(bank: Bank, q: Question, a: Mapping[str, Any]) -> list[str]:
     url, technology = (
         a["broker_url"],

@@ -25,6 +25,8 @@ def answers_schema() -> dict[str, Any]:
         "tree). Cross-field rules are checked by `jobforge answers check`, not by this schema."
     )
     schema["patternProperties"] = {"^_": {}}
+    # Every answer may be left out: broker_url and max_workers default from earlier answers.
+    schema.pop("required", None)
     return schema
 
 

@@ -1,0 +1,154 @@
+"""The question bank holds the seeds' questions and options, and the model mirrors it exactly."""
+
+from __future__ import annotations
+
+import typing
+
+import pytest
+from jobforge.questionnaire import Answers, load_bank
+from jobforge.questionnaire.bank import RuleName
+from jobforge.questionnaire.jinja_checks import FIELD_JINJA, validator
+from jobforge.questionnaire.rules import RULES
+from pydantic.fields import FieldInfo
+
+pytestmark = pytest.mark.unit
+
+BANK = load_bank()
+
+#: docs/dev/contracts.md §1, in order.
+CONTRACT_KEYS = [
+    "project_name", "package_name", "job_types", "queue_technology", "broker_url",
+    "worker_count", "worker_concurrency", "queues", "worker_types", "scaling_strategy",
+    "max_workers", "worker_memory_limit_mb", "worker_cpu_limit", "job_timeout_seconds",
+    "schedules", "delayed_jobs", "scheduler_tool", "overlap_policy", "missed_run_policy",
+    "max_retries", "backoff_strategy", "backoff_delays_seconds", "backoff_jitter", "retry_on",
+    "discard_on", "dead_letter_queue", "dlq_alert_threshold", "manual_retry", "metrics",
+    "queue_depth_alert", "failure_rate_alert_percent", "duration_p95_alert_seconds",
+    "monitoring_tools", "alert_channels",
+]  # fmt: skip
+
+
+def test_bank_keys_are_the_contract_keys_in_order() -> None:
+    assert [q.key for q in BANK.questions] == CONTRACT_KEYS
+
+
+def test_the_five_phase9_groups_follow_the_decision_tree() -> None:
+    assert [g.id for g in BANK.groups] == [
+        "project",
+        "decision_tree",
+        "queue_technology",
+        "worker_architecture",
+        "scheduling",
+        "retry_logic",
+        "monitoring",
+    ]
+
+
+def test_decision_tree_has_the_five_job_types_each_with_a_pattern() -> None:
+    job_types = BANK.decision_tree.job_types
+    assert [jt.value for jt in job_types] == [
+        "immediate",
+        "scheduled",
+        "long_running",
+        "event_driven",
+        "batch",
+    ]
+    assert all(jt.pattern and jt.example and jt.when for jt in job_types)
+    assert BANK.question("job_types").choices == tuple(jt.value for jt in job_types)
+
+
+def test_every_option_has_pros_cons_and_best_for() -> None:
+    options = [o for q in BANK.questions for o in q.options]
+    assert len(options) > 50
+    for option in options:
+        assert option.pros.strip() and option.cons.strip() and option.best_for.strip(), option
+
+
+def test_every_question_fills_the_phase9_spec_sections() -> None:
+    fills = {q.key: {(f.doc, f.section) for f in q.fills} for q in BANK.questions}
+    tds, cbs = "docs/specs/technical_design_spec.md", "docs/specs/codebase_spec.md"
+    assert fills["queue_technology"] == {
+        (tds, "Components"),
+        ("docs/specs/implementation_options_spec.md", "Data & State"),
+    }
+    assert fills["worker_count"] == {
+        (tds, "Components"),
+        (cbs, "Components"),
+    }
+    assert fills["schedules"] == {(tds, "Components"), (tds, "Algorithms / Processing")}
+    assert fills["max_retries"] == {(tds, "Error Handling & Resilience")}
+    assert fills["metrics"] == {
+        (tds, "Observability"),
+        (cbs, "Observability"),
+    }
+    assert all(fills.values())
+
+
+def test_queue_technologies_say_plainly_which_are_spec_documents_only() -> None:
+    technologies = {t.value: t for t in BANK.technologies}
+    assert list(technologies) == [
+        "sqlite", "celery_redis", "rq_redis", "celery_rabbitmq", "postgres", "sqs", "kafka",
+    ]  # fmt: skip
+    generated = {v for v, t in technologies.items() if t.generated == "subsystem"}
+    assert generated == {"sqlite", "celery_redis"}
+    for value, technology in technologies.items():
+        assert ("spec documents only" in technology.display) == (value not in generated)
+        assert technology.default_broker_url and technology.url_schemes
+
+
+def test_cross_rules_read_only_questions_asked_before_their_host() -> None:
+    order = [q.key for q in BANK.questions]
+    for question in BANK.questions:
+        for name in question.rules:
+            for read in RULES[name].reads:
+                assert order.index(read) < order.index(question.key), (name, read)
+
+
+def test_every_rule_and_kind_has_a_jinja_validator() -> None:
+    assert set(RULES) == set(typing.get_args(RuleName))
+    assert set(FIELD_JINJA) == {q.kind for q in BANK.questions} | {"bool", "choice"}
+    for question in BANK.questions:
+        if question.rules:
+            assert validator(BANK, question), question.key
+
+
+def _limits(info: FieldInfo) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for item in info.metadata:
+        for name in ("ge", "gt", "le"):
+            value = getattr(item, name, None)
+            if value is not None:
+                found[name] = value
+    return found
+
+
+def test_model_fields_mirror_the_bank_types_limits_choices_and_defaults() -> None:
+    fields = Answers.model_fields
+    assert list(fields) == CONTRACT_KEYS
+    for question in BANK.questions:
+        info = fields[question.key]
+        if question.kind in ("int", "float"):
+            low = "gt" if question.min_exclusive else "ge"
+            assert _limits(info) == {low: question.min, "le": question.max}, question.key
+        if question.options:
+            annotation = info.annotation
+            if question.kind == "multiselect":
+                annotation = typing.get_args(annotation)[0]
+            assert typing.get_args(annotation) == question.choices, question.key
+        if question.default_from is None:
+            default = info.default
+            expected = question.default
+            if isinstance(expected, list):
+                expected = tuple(expected)
+            assert default == expected, question.key
+
+
+def test_empty_answers_take_the_bank_defaults() -> None:
+    answers = Answers.model_validate({})
+    for question in BANK.questions:
+        if question.default_from is None:
+            value = getattr(answers, question.key)
+            expected = question.default
+            assert (list(value) if isinstance(value, tuple) else value) == expected
+    assert answers.broker_url == "sqlite:///jobs.sqlite3"
+    assert answers.max_workers == 8
