@@ -34,6 +34,7 @@ from ..adapter import (
 from .config import Behaviour, behaviour_for
 from .engine import JobSystem
 from .flaws import validate_flaws
+from .hooks import KitRecordingHooks
 from .probe_jobs import PROBE_CLASSIFIER, probe_handler
 from .scheduler import Schedule, ScheduleBook, Scheduler
 from .worker import Worker
@@ -137,6 +138,7 @@ class ReferenceAdapter:
             jitter_ratio=ctx.timing.jitter_ratio / 2,
             global_cap=self._global_concurrency,
             classify=PROBE_CLASSIFIER,
+            hooks=KitRecordingHooks(),
         )
 
     @property

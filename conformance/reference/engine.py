@@ -25,6 +25,7 @@ from ..adapter import (
 from .config import Behaviour
 from .context import Abandon, AttemptControl, JobContext
 from .deadletter import DeadLetterQueue
+from .hooks import JobHooks, NoHooks
 from .idempotency import EffectGuard, IdempotencyIndex
 from .limits import Limits, UniqueIndex
 from .observability import AlertSink, LogSink, Metrics
@@ -51,8 +52,10 @@ class JobSystem:
         jitter_ratio: float = 0.1,
         global_cap: int | None = None,
         classify: Classifier | None = None,
+        hooks: JobHooks | None = None,
     ) -> None:
         self.behaviour = behaviour or Behaviour()
+        self.hooks: JobHooks = hooks or NoHooks()
         self._catalogue: dict[str, JobSpec] = {spec.name: spec for spec in catalogue}
         self._handler = handler
         self.lease_s = lease_s
@@ -79,6 +82,7 @@ class JobSystem:
         self._live_lock = threading.Lock()
         self._live: set[AttemptControl] = set()  # controls of attempts in flight
         self.started_at = time.time()
+        self.hooks.store_opened("in-process", real=False)
 
     # -- catalogue -----------------------------------------------------------------------------
 
@@ -220,6 +224,7 @@ class JobSystem:
         context = JobContext(self, claim, control, worker_id)
         handler = self._handler
         payload = claim.job.payload
+        self.hooks.job_running(claim.job.job_type)
         supervision = Supervision(
             timeout_s=claim.job.spec.timeout_s if self.behaviour.enforce_timeouts else None,
             lease_s=self.lease_s,
@@ -321,7 +326,10 @@ class JobSystem:
             error_kind=str(kind),
             worker=worker_id,
         )
+        if kind is ErrorKind.TIMEOUT:
+            self.hooks.failure_handled("timeout", job_type=job.job_type)
         if decision.retry:
+            self.hooks.failure_handled("retry", job_type=job.job_type)
             self.metrics.inc("jobs_retried_total")
             self.log.emit(
                 "retrying",
@@ -331,11 +339,15 @@ class JobSystem:
                 delay_s=round(decision.delay_s, 6),
             )
         else:
+            if not self._policy.retryable(kind):
+                self.hooks.failure_handled("discard", job_type=job.job_type)
             self._dead(done, kind)
         return True
 
     def _dead(self, job: JobRecord, kind: ErrorKind) -> None:
         self.metrics.inc("jobs_dead_total")
+        if self.behaviour.keep_dead_letters:
+            self.hooks.failure_handled("dead_letter", job_type=job.job_type)
         error = job.error or "unknown error"
         self.dead.add(
             DeadLetter(

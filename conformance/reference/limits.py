@@ -47,6 +47,10 @@ class TokenBucket:
         return max(0.0, (1.0 - self._tokens) / self._rate)
 
 
+#: Rate limits run this much under the declared rate, so timing noise never pushes a window over.
+RATE_HEADROOM = 0.9
+
+
 class Limits:
     """Counts running attempts and decides whether one more of a type may start."""
 
@@ -70,7 +74,7 @@ class Limits:
             return None
         bucket = self._buckets.get(spec.name)
         if bucket is None:
-            bucket = TokenBucket(spec.rate_limit_per_s, clock=self._clock)
+            bucket = TokenBucket(spec.rate_limit_per_s * RATE_HEADROOM, clock=self._clock)
             self._buckets[spec.name] = bucket
         return bucket
 
