@@ -446,6 +446,19 @@ class Ledger:
             (self.run_id, scope, kind, subject, json.dumps(detail or {}), time.time()),
         )
 
+    def has_event(self, kind: str, subject: str) -> bool:
+        """Return whether this run recorded an event of ``kind`` about ``subject`` (any scope)."""
+        with self._errors("read an event"):
+            row = (
+                self._connection()
+                .execute(
+                    "SELECT 1 FROM events WHERE run_id = ? AND kind = ? AND subject = ? LIMIT 1",
+                    (self.run_id, kind, subject),
+                )
+                .fetchone()
+            )
+        return row is not None
+
     # -- reader ------------------------------------------------------------------------------
 
     def read(self, scope: str | None = None) -> History:

@@ -19,7 +19,8 @@ The kit builds every payload (:func:`probe_payload`); one body covers every chec
    each step saving a checkpoint (``ctx.save_checkpoint``) and publishing progress
    (``ctx.set_progress``); ``fail_at_step`` makes a failing attempt stop after that step;
 4. sleeps ``sleep_s`` in small slices (stoppable, see below);
-5. raises the transient or permanent error that ``fail`` names for this attempt, if any;
+5. raises the transient or permanent error (or an unclassified ``RuntimeError``) that ``fail``
+   names for this attempt, if any; a ``healable`` probe skips it once the kit healed it;
 6. records the attempt's end and outcome (``ok``, ``transient``, ``permanent``, ``timeout``,
    ``interrupted`` or ``error``). A worker killed under an attempt leaves no end: *crashed*.
 
@@ -68,7 +69,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -106,7 +107,9 @@ LONG_TIMEOUT_FACTOR: Final = 10.0
 WORKER_ENV: Final = "JOBFORGE_WORKER_ID"
 
 _SLICE_S: Final = 0.01
-_FAIL_KINDS: Final = frozenset({"transient", "permanent"})
+_FAIL_KINDS: Final = frozenset({"transient", "permanent", "error"})
+#: Ledger event kind the kit writes (subject = probe id) to "fix the bug" of a healable probe.
+HEAL_EVENT: Final = "probe.heal"
 
 
 class ProbeError(Exception):
@@ -125,6 +128,10 @@ class ProbePermanentError(ProbeError):
     """A permanent failure: the implementation must not retry; dead-letter it."""
 
     kind = "permanent"
+
+
+class ProbeUnexpectedError(RuntimeError):
+    """An unclassified failure (a bug in a job): ``fail`` kind ``"error"``."""
 
 
 class ProbeInterrupted(ProbeError):
@@ -151,6 +158,12 @@ class ProbePlan:
     step_s: float = 0.0  # time per step
     fail_at_step: int | None = None  # a failing attempt raises after completing this step
     unique_key: str | None = None  # uniqueness key for probe.unique
+    sleep_attempts: frozenset[int] | None = None  # attempts that sleep; None: every attempt
+    healable: bool = False  # planned failures stop once the kit recorded HEAL_EVENT
+
+    def sleeps_on(self, attempt: int) -> bool:
+        """Return whether ``attempt`` sleeps ``sleep_s``."""
+        return self.sleep_attempts is None or attempt in self.sleep_attempts
 
     def failure_for(self, attempt: int) -> str | None:
         """Return the failure ``fail`` names for ``attempt`` (``"*"`` matches any)."""
@@ -194,6 +207,14 @@ def parse_payload(payload: Mapping[str, JSONValue]) -> ProbePlan:
             )
         fail[key] = str(kind)
     steps = _number(payload, "steps", 0)
+    sleep_on = payload.get("sleep_attempts")
+    if sleep_on is not None and (
+        not isinstance(sleep_on, list)
+        or not all(isinstance(n, int) and not isinstance(n, bool) for n in sleep_on)
+    ):
+        raise ProbePayloadError(
+            f"probe payload field 'sleep_attempts' = {sleep_on!r} must be a list of attempt numbers"
+        )
     fail_at = payload.get("fail_at_step")
     if fail_at is not None and (isinstance(fail_at, bool) or not isinstance(fail_at, int)):
         raise ProbePayloadError(f"probe payload field 'fail_at_step' = {fail_at!r} must be int")
@@ -208,6 +229,10 @@ def parse_payload(payload: Mapping[str, JSONValue]) -> ProbePlan:
         step_s=_number(payload, "step_s", 0.0),
         fail_at_step=fail_at,
         unique_key=_optional_str(payload, "unique_key"),
+        sleep_attempts=None
+        if sleep_on is None
+        else frozenset(n for n in sleep_on if isinstance(n, int)),
+        healable=payload.get("healable") is True,
     )
 
 
@@ -223,11 +248,15 @@ def probe_payload(
     step_s: float = 0.0,
     fail_at_step: int | None = None,
     unique_key: str | None = None,
+    sleep_attempts: Iterable[int] | None = None,
+    healable: bool = False,
 ) -> JSONObject:
     """Build a probe payload (JSON); the kit uses it, and so can an implementation's own tests.
 
-    ``fail`` maps attempt numbers (or ``"*"`` for every attempt) to ``"transient"`` or
-    ``"permanent"``: ``fail={1: "transient"}`` fails the first attempt only.
+    ``fail`` maps attempt numbers (or ``"*"`` for every attempt) to ``"transient"``,
+    ``"permanent"`` or ``"error"`` (an unclassified bug): ``fail={1: "transient"}`` fails the
+    first attempt only. ``sleep_attempts`` limits ``sleep_s`` to those attempts. A ``healable``
+    probe stops failing once the kit records :data:`HEAL_EVENT` for it (then a replay succeeds).
     """
     payload: JSONObject = {"probe_id": probe_id, "scope": scope, "job_type": job_type}
     if sleep_s:
@@ -243,6 +272,11 @@ def probe_payload(
         payload["fail_at_step"] = fail_at_step
     if unique_key is not None:
         payload["unique_key"] = unique_key
+    if sleep_attempts is not None:
+        attempts: list[JSONValue] = [int(n) for n in sorted(sleep_attempts)]
+        payload["sleep_attempts"] = attempts
+    if healable:
+        payload["healable"] = True
     parse_payload(payload)  # fail early, in the kit, on a bad payload
     return payload
 
@@ -371,6 +405,8 @@ def run_probe(
         worker or os.environ.get(WORKER_ENV) or f"pid-{os.getpid()}",
     )
     failure = plan.failure_for(rec.attempt)
+    if failure is not None and plan.healable and rec.book.has_event(HEAL_EVENT, plan.probe_id):
+        failure = None
     effect_applied = False
     done = 0
     try:
@@ -388,7 +424,8 @@ def run_probe(
                 rec.progress(done / plan.steps)
                 if failure is not None and plan.fail_at_step == done:
                     _raise(failure, plan, rec.attempt, transient, permanent)
-        _sleep(plan.sleep_s, stop)
+        if plan.sleeps_on(rec.attempt):
+            _sleep(plan.sleep_s, stop)
         if failure is not None:
             _raise(failure, plan, rec.attempt, transient, permanent)
     except BaseException as exc:
@@ -426,7 +463,11 @@ def _raise(
     permanent: type[Exception],
 ) -> None:
     message = f"probe {plan.probe_id}: attempt {attempt} fails {kind} as planned"
-    raise (transient if kind == "transient" else permanent)(message)
+    if kind == "transient":
+        raise transient(message)
+    if kind == "permanent":
+        raise permanent(message)
+    raise ProbeUnexpectedError(message)
 
 
 def backoff_delays(timing: Timing) -> tuple[float, ...]:

@@ -10,6 +10,7 @@ import pytest
 from jobforge.conformance.adapter import JSONObject, ProbeContext, Timing
 from jobforge.conformance.history import Ledger
 from jobforge.conformance.probes import (
+    HEAL_EVENT,
     PROBE_TYPES,
     ProbeInterrupted,
     ProbePayloadError,
@@ -231,3 +232,25 @@ def test_catalogue_names_every_probe_type_with_the_timing_policies() -> None:
         scheduled.overlap_policy,
         scheduled.missed_run_policy,
     ) == (3.0, "skip", "run_once")
+
+
+def test_error_kind_raises_an_unclassified_runtime_error(ledger: Ledger) -> None:
+    with pytest.raises(RuntimeError) as info:
+        run_probe(probe_payload("p", fail={1: "error"}), Ctx(Store()), ledger=ledger)
+    assert not isinstance(info.value, ProbeTransientError | ProbePermanentError)
+    assert ledger.read().attempts[0].outcome == "error"
+
+
+def test_healed_probe_stops_failing(ledger: Ledger) -> None:
+    payload = probe_payload("p", fail={"*": "permanent"}, healable=True)
+    with pytest.raises(ProbePermanentError):
+        run_probe(payload, Ctx(Store()), ledger=ledger)
+    ledger.record_event(scope="s", kind=HEAL_EVENT, subject="p")
+    assert run_probe(payload, Ctx(Store(), attempt=1), ledger=ledger)["attempt"] == 1
+
+
+def test_sleep_attempts_limits_the_sleep_to_those_attempts(ledger: Ledger) -> None:
+    payload = probe_payload("p", sleep_s=5.0, sleep_attempts=[1])
+    run_probe(payload, Ctx(Store(), attempt=2), ledger=ledger)
+    duration = ledger.read().attempts[0].duration_s
+    assert duration is not None and duration < 1.0
