@@ -1,0 +1,267 @@
+"""The question bank: the Phase 9 questions and the job-type decision tree, loaded from YAML.
+
+The YAML files next to this module are the one source of truth. This module only reads them into
+frozen value objects and resolves what the YAML leaves implicit (a question's group, its inherited
+``fills``, the options of shared choice lists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Kind = Literal[
+    "text",
+    "identifier",
+    "int",
+    "float",
+    "bool",
+    "choice",
+    "multiselect",
+    "identifier_list",
+    "delay_list",
+    "schedule_list",
+    "broker_url",
+]
+
+#: Cross-field rules a question may host; each is implemented in Python and in Jinja.
+RuleName = Literal[
+    "broker_scheme_fits_technology",
+    "max_workers_at_least_worker_count",
+    "scheduler_fits_backend",
+    "scheduler_needed",
+    "delays_needed_for_retries",
+    "fixed_backoff_equal_delays",
+    "retry_and_discard_disjoint",
+    "manual_retry_needs_dlq",
+    "p95_within_timeout",
+    "tools_fit_backend",
+]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class Fill(BaseModel):
+    """A spec section an answer fills."""
+
+    model_config = _FROZEN
+
+    doc: str  # path of the spec document in the generated project
+    section: str  # heading of the section inside that document
+
+
+class Option(BaseModel):
+    """One option of a choice or multiselect question, with its trade-offs."""
+
+    model_config = _FROZEN
+
+    value: str  # the stored answer
+    label: str  # what the user sees
+    pros: str
+    cons: str
+    best_for: str
+    backends: tuple[str, ...] = ()  # queue technologies it works with; empty = every one
+    generated: Literal["subsystem", "spec_only"] | None = None  # queue technologies only
+    url_schemes: tuple[str, ...] = ()  # queue technologies only: accepted broker URL prefixes
+    default_broker_url: str | None = None  # queue technologies only
+    native_scheduler: str | None = None  # queue technologies only: its own scheduler tool
+
+    @property
+    def display(self) -> str:
+        """The label as shown in prompts, saying plainly when only spec documents exist."""
+        if self.generated == "spec_only":
+            return f"{self.label} (spec documents only)"
+        return self.label
+
+
+class DefaultFrom(BaseModel):
+    """A default computed from an earlier answer."""
+
+    model_config = _FROZEN
+
+    key: str  # the earlier question whose answer the default derives from
+    option_field: str | None = None  # take this field of the chosen option
+    factor: int | None = None  # multiply the earlier (int) answer, capped at the question's max
+    table: Mapping[str, Any] | None = None  # look the earlier answer up; `otherwise` if absent
+    otherwise: Any = None
+
+
+class AskWhen(BaseModel):
+    """Ask a question only when an earlier answer equals a value."""
+
+    model_config = _FROZEN
+
+    key: str
+    equals: str
+
+
+class JobType(BaseModel):
+    """One branch of the job-type decision tree and the pattern it implies."""
+
+    model_config = _FROZEN
+
+    value: str
+    label: str
+    when: str  # the situation that calls for this job type
+    pattern: str  # the design the job type implies
+    example: str
+    pros: str
+    cons: str
+    best_for: str
+    suggests: Mapping[str, Any] = Field(default_factory=dict)  # answers recommend proposes
+
+    def as_option(self) -> Option:
+        """Return this job type as an option of the ``job_types`` question."""
+        return Option(
+            value=self.value,
+            label=self.label,
+            pros=self.pros,
+            cons=self.cons,
+            best_for=f"{self.best_for} Pattern: {self.pattern}",
+        )
+
+
+class Question(BaseModel):
+    """One question: its answer key, kind, default, limits, options and the sections it fills."""
+
+    model_config = _FROZEN
+
+    key: str
+    group: str  # id of the group it belongs to
+    kind: Kind
+    prompt: str
+    help: str = ""
+    default: Any = None
+    default_from: DefaultFrom | None = None
+    example: Any = None
+    min: float | None = None
+    max: float | None = None
+    min_exclusive: bool = False
+    hint: str = ""
+    min_items: int = 0
+    options: tuple[Option, ...] = ()
+    rules: tuple[RuleName, ...] = ()
+    ask_when: AskWhen | None = None
+    fills: tuple[Fill, ...] = ()
+
+    @property
+    def path(self) -> str:
+        """The dotted path used in error messages, ``group.key``."""
+        return f"{self.group}.{self.key}"
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The option values, in order."""
+        return tuple(option.value for option in self.options)
+
+    def option(self, value: str) -> Option:
+        """Return the option with this value."""
+        for option in self.options:
+            if option.value == value:
+                return option
+        raise KeyError(f"{self.key} has no option {value!r}")
+
+
+class Group(BaseModel):
+    """One group of questions (a Phase 9 question, or the project / job-type preamble)."""
+
+    model_config = _FROZEN
+
+    id: str
+    title: str
+    fills: tuple[Fill, ...]
+    questions: tuple[Question, ...]
+
+
+class DecisionTree(BaseModel):
+    """The job-type decision tree."""
+
+    model_config = _FROZEN
+
+    question: str
+    job_types: tuple[JobType, ...]
+
+
+class Bank(BaseModel):
+    """The whole question bank, questions in the order they are asked."""
+
+    model_config = _FROZEN
+
+    version: int
+    groups: tuple[Group, ...]
+    decision_tree: DecisionTree
+
+    @model_validator(mode="after")
+    def _rules_read_only_earlier_questions(self) -> Bank:
+        keys = [q.key for q in self.questions]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"question keys repeat: {keys}")
+        for index, question in enumerate(self.questions):
+            earlier = set(keys[:index])
+            for source in (question.default_from, question.ask_when):
+                if source is not None and source.key not in earlier:
+                    raise ValueError(f"{question.key} depends on {source.key}, asked later")
+        return self
+
+    @cached_property
+    def questions(self) -> tuple[Question, ...]:
+        """Every question, in asking order."""
+        return tuple(q for group in self.groups for q in group.questions)
+
+    @cached_property
+    def by_key(self) -> Mapping[str, Question]:
+        """Questions by answer key."""
+        return {q.key: q for q in self.questions}
+
+    def question(self, key: str) -> Question:
+        """Return the question with this answer key."""
+        return self.by_key[key]
+
+    @property
+    def technologies(self) -> tuple[Option, ...]:
+        """The queue technology options."""
+        return self.question("queue_technology").options
+
+
+def _resolve(raw_questions: Mapping[str, Any], tree: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn the YAML documents into the shape of :class:`Bank`."""
+    shared: dict[str, list[dict[str, Any]]] = {
+        "error_kinds": list(raw_questions["error_kinds"]),
+        "decision_tree": [
+            JobType.model_validate(item).as_option().model_dump() for item in tree["job_types"]
+        ],
+    }
+    groups = []
+    for group in raw_questions["groups"]:
+        questions = []
+        for question in group["questions"]:
+            item = dict(question)
+            item["group"] = group["id"]
+            item.setdefault("fills", group["fills"])
+            source = item.pop("choices_from", None)
+            if source is not None:
+                item["options"] = shared[source]
+            questions.append(item)
+        groups.append({**group, "questions": questions})
+    return {"version": raw_questions["version"], "groups": groups, "decision_tree": tree}
+
+
+def parse_bank(questions_yaml: str, decision_tree_yaml: str) -> Bank:
+    """Build a :class:`Bank` from the text of the two YAML documents."""
+    return Bank.model_validate(
+        _resolve(yaml.safe_load(questions_yaml), yaml.safe_load(decision_tree_yaml))
+    )
+
+
+def load_bank() -> Bank:
+    """Load the bank shipped with the package (``questions.yaml`` and ``decision_tree.yaml``)."""
+    package = resources.files("jobforge.questionnaire")
+    return parse_bank(
+        package.joinpath("questions.yaml").read_text(encoding="utf-8"),
+        package.joinpath("decision_tree.yaml").read_text(encoding="utf-8"),
+    )

@@ -1,0 +1,137 @@
+"""Subcommands of the questionnaire: ``answers check``, ``answers schema``, ``recommend``, ``new``.
+
+Handlers import their heavy dependencies (pydantic models, copier) only when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+JOB_TYPES = ("immediate", "scheduled", "long_running", "event_driven", "batch")
+
+
+def register(subparsers: Any) -> None:
+    """Add the questionnaire's subcommands to the root parser."""
+    answers = subparsers.add_parser("answers", help="check answers files, print their schema")
+    answers_sub = answers.add_subparsers(dest="answers_command", metavar="ACTION", required=True)
+    check = answers_sub.add_parser(
+        "check", help="validate an answers file; exit 1 listing every error"
+    )
+    check.add_argument("file", type=Path, metavar="FILE", help="answers file (YAML)")
+    check.set_defaults(handler=check_answers)
+    schema = answers_sub.add_parser("schema", help="print the answers JSON Schema")
+    schema.set_defaults(handler=print_schema)
+
+    recommend = subparsers.add_parser(
+        "recommend", help="suggest an answers file from the job-type decision tree"
+    )
+    recommend.add_argument(
+        "--job-type",
+        dest="job_types",
+        action="append",
+        required=True,
+        choices=JOB_TYPES,
+        metavar="TYPE",
+        help=f"a job type ({', '.join(JOB_TYPES)}); repeat for several",
+    )
+    recommend.add_argument(
+        "--queue-technology", default="sqlite", help="queue technology (default: sqlite)"
+    )
+    recommend.add_argument("--output", "-o", type=Path, help="write to a file, not stdout")
+    recommend.set_defaults(handler=recommend_answers)
+
+    new = subparsers.add_parser(
+        "new", help="generate a job subsystem with the bundled copier template"
+    )
+    new.add_argument("destination", type=Path, metavar="DEST", help="project directory")
+    new.add_argument("--answers", type=Path, metavar="FILE", help="answers file; asks nothing")
+    new.add_argument("--defaults", action="store_true", help="accept every default; asks nothing")
+    new.add_argument("--overwrite", action="store_true", help="overwrite existing files")
+    new.set_defaults(handler=new_project)
+
+
+def check_answers(args: argparse.Namespace) -> int:
+    """``jobforge answers check FILE``: 0 when valid, 1 listing every error."""
+    from jobforge.errors import AnswersError
+
+    from .model import default_bank
+    from .validation import load_answers
+
+    path: Path = args.file
+    try:
+        answers = load_answers(path)
+    except AnswersError as exc:
+        count = len(exc.errors)
+        print(f"{path}: {count} error{'' if count == 1 else 's'}")
+        for error in exc.errors:
+            print(f"  {error}")
+        return 1
+    technology = default_bank().question("queue_technology").option(answers.queue_technology)
+    note = (
+        "spec documents only, no generated job subsystem yet"
+        if technology.generated == "spec_only"
+        else "generated job subsystem"
+    )
+    print(f"{path}: valid ({technology.label}: {note})")
+    return 0
+
+
+def print_schema(args: argparse.Namespace) -> int:
+    """``jobforge answers schema``: print the answers JSON Schema."""
+    from .schema import schema_json
+
+    sys.stdout.write(schema_json())
+    return 0
+
+
+def recommend_answers(args: argparse.Namespace) -> int:
+    """``jobforge recommend``: print (or write) a suggested, valid answers file."""
+    from .model import default_bank
+    from .recommend import recommend, render_recommendation
+
+    bank = default_bank()
+    text = render_recommendation(bank, recommend(bank, args.job_types, args.queue_technology))
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def new_project(args: argparse.Namespace) -> int:
+    """``jobforge new DEST``: run the bundled template (interactive unless answers are given)."""
+    from jobforge.errors import AnswersError
+
+    from . import generate
+    from .copier_gen import ANSWERS_FILE
+    from .model import default_bank
+    from .validation import read_answers_file, validate_answers
+
+    data = None
+    if args.answers is not None:
+        raw = read_answers_file(args.answers)
+        try:
+            validate_answers(raw)
+        except AnswersError as exc:
+            print(f"{args.answers}: {len(exc.errors)} error(s); nothing generated")
+            for error in exc.errors:
+                print(f"  {error}")
+            return 1
+        assert isinstance(raw, dict)
+        data = raw
+    answers = generate.new_project(
+        args.destination,
+        generate.BundledTemplate(default_bank()),
+        data=data,
+        defaults=args.defaults,
+        overwrite=args.overwrite,
+    )
+    print(
+        f"generated {args.destination} for {answers.queue_technology}; answers recorded in "
+        f"{args.destination / ANSWERS_FILE}"
+    )
+    return 0

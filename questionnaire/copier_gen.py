@@ -1,0 +1,160 @@
+"""Generate ``copier.yml`` from the question bank.
+
+``render_copier_yml(bank)`` is a pure function used both here (``python -m
+jobforge.questionnaire.copier_gen --write`` regenerates the repository's ``copier.yml``; ``--check``
+exits 1 when the file has drifted from the bank) and by ``jobforge new``, which writes the same
+text next to the bundled template.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .bank import Bank, Option, Question, load_bank
+from .jinja_checks import lit, validator
+
+#: Where the template content lives, relative to the template root.
+SUBDIRECTORY = "templates/project"
+ANSWERS_FILE = ".copier-answers.jobs.yml"
+MIN_COPIER_VERSION = "9.9.1"
+HEADER = (
+    "# GENERATED from questionnaire/questions.yaml and questionnaire/decision_tree.yaml by\n"
+    "#   python -m jobforge.questionnaire.copier_gen --write\n"
+    "# Do not edit by hand: a test fails when this file and the question bank drift apart.\n"
+    "# No _tasks and no _jinja_extensions, so `copier copy` never needs --trust.\n"
+)
+COPIER_TYPES = {
+    "text": "str",
+    "identifier": "str",
+    "broker_url": "str",
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "choice": "str",
+    "multiselect": "str",
+    "identifier_list": "yaml",
+    "delay_list": "yaml",
+    "schedule_list": "yaml",
+}
+
+
+def _option_line(option: Option) -> str:
+    return f"  - {option.display}: {option.pros} Cons: {option.cons} Best for: {option.best_for}"
+
+
+def help_text(question: Question) -> str:
+    """Return the text copier shows above a question: prompt, help, each option's trade-offs."""
+    lines = [question.prompt]
+    if question.help:
+        lines.append(question.help)
+    lines.extend(_option_line(option) for option in question.options)
+    return "\n".join(lines)
+
+
+def _default(bank: Bank, question: Question) -> Any:
+    source = question.default_from
+    if source is None:
+        return question.default
+    if source.option_field is not None:
+        table = {
+            option.value: getattr(option, source.option_field)
+            for option in bank.question(source.key).options
+        }
+        return f"{{{{ {lit(table)}[{source.key}] }}}}"
+    if source.table is not None:
+        lookup = lit(dict(source.table))
+        return f"{{{{ {lookup}.get({source.key}, {lit(source.otherwise)}) }}}}"
+    assert source.factor is not None and question.max is not None
+    return f"{{{{ [{source.key} * {source.factor}, {int(question.max)}] | min }}}}"
+
+
+def question_entry(bank: Bank, question: Question) -> dict[str, Any]:
+    """Return the copier.yml entry of one question."""
+    entry: dict[str, Any] = {"type": COPIER_TYPES[question.kind], "help": help_text(question)}
+    if question.options:
+        entry["choices"] = {option.display: option.value for option in question.options}
+    if question.kind == "multiselect":
+        entry["multiselect"] = True
+    if COPIER_TYPES[question.kind] == "yaml":
+        entry["multiline"] = False
+    entry["default"] = _default(bank, question)
+    if question.ask_when is not None:
+        entry["when"] = f"{{{{ {question.ask_when.key} == {lit(question.ask_when.equals)} }}}}"
+    check = validator(bank, question)
+    if check:
+        # Every tag trims whitespace around it, so one tag per line changes nothing but layout.
+        entry["validator"] = check.replace("-%}{%-", "-%}\n{%-").replace("-%}{{-", "-%}\n{{-")
+    return entry
+
+
+class _Dumper(yaml.SafeDumper):
+    """A YAML dumper writing multi-line strings as literal blocks."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def render_copier_yml(bank: Bank) -> str:
+    """Render the whole ``copier.yml`` for a bank."""
+    settings: dict[str, Any] = {
+        "_min_copier_version": MIN_COPIER_VERSION,
+        "_subdirectory": SUBDIRECTORY,
+        "_answers_file": ANSWERS_FILE,
+        "_exclude": ["__pycache__", "*.py[co]", ".DS_Store", "~*"],
+    }
+    questions = {q.key: question_entry(bank, q) for q in bank.questions}
+    body = (
+        yaml.dump(settings, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100) + "\n"
+    )
+    for group in bank.groups:
+        body += f"# --- {group.title} ---\n"
+        part = {q.key: questions[q.key] for q in group.questions}
+        body += yaml.dump(part, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+        body += "\n"
+    return HEADER + "\n" + body.rstrip("\n") + "\n"
+
+
+def repository_copier_yml() -> Path:
+    """Return the ``copier.yml`` path at the top of the source tree of this package."""
+    return Path(__file__).resolve().parent.parent / "copier.yml"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write or check the repository's copier.yml; return the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m jobforge.questionnaire.copier_gen")
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="regenerate copier.yml")
+    mode.add_argument("--check", action="store_true", help="exit 1 when copier.yml has drifted")
+    parser.add_argument("--path", type=Path, default=None, help="copier.yml to write or check")
+    args = parser.parse_args(argv)
+    path: Path = args.path or repository_copier_yml()
+    text = render_copier_yml(load_bank())
+    if args.write:
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+        return 0
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    if current != text:
+        print(
+            f"{path} has drifted from the question bank; regenerate it with "
+            "python -m jobforge.questionnaire.copier_gen --write",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{path} matches the question bank")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Run the bundled copier template: ``jobforge new``.
+
+An installed wheel has no repository top, so the template root is materialized in a temporary
+directory: the ``copier.yml`` rendered from the bundled question bank, next to a copy of the
+installed ``jobforge/templates/project`` tree. Copier then runs with ``unsafe=False``: the
+template has no tasks and no extensions, so it never needs ``--trust``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import warnings
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+from jobforge.errors import AnswersError, TemplateError
+
+from .bank import Bank
+from .copier_gen import ANSWERS_FILE, SUBDIRECTORY, render_copier_yml
+from .model import Answers
+from .validation import load_answers
+
+
+class TemplateSource(Protocol):
+    """Where the copier template comes from: writes a complete template root into a directory."""
+
+    def materialize(self, directory: Path) -> Path:
+        """Write the template root into ``directory`` and return the root."""
+        ...
+
+
+class BundledTemplate:
+    """The template shipped in the package: copier.yml from the bank plus ``templates/project``."""
+
+    def __init__(self, bank: Bank) -> None:
+        """Use ``bank`` for the questions."""
+        self.bank = bank
+
+    def materialize(self, directory: Path) -> Path:
+        """Write ``copier.yml`` and copy the bundled project tree under ``templates/project``."""
+        (directory / "copier.yml").write_text(render_copier_yml(self.bank), encoding="utf-8")
+        project = resources.files("jobforge.templates").joinpath("project")
+        with resources.as_file(project) as source:
+            shutil.copytree(
+                source,
+                directory / SUBDIRECTORY,
+                ignore=shutil.ignore_patterns("__pycache__", "*.py[co]"),
+            )
+        return directory
+
+
+def new_project(
+    destination: Path,
+    source: TemplateSource,
+    *,
+    data: Mapping[str, Any] | None = None,
+    defaults: bool = False,
+    overwrite: bool = False,
+) -> Answers:
+    """Generate into ``destination``; return the answers copier recorded, validated.
+
+    With ``data`` or ``defaults`` nothing is asked; otherwise copier asks every question in the
+    terminal. Keys of ``data`` starting with ``_`` are dropped.
+    """
+    import copier  # heavy: imported only when a project is generated
+
+    answers = {k: v for k, v in (data or {}).items() if not k.startswith("_")}
+    with tempfile.TemporaryDirectory(prefix="jobforge-template-") as tmp:
+        root = source.materialize(Path(tmp))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", copier.errors.CopierWarning)
+                copier.run_copy(
+                    str(root),
+                    str(destination),
+                    data=answers,
+                    defaults=defaults or data is not None,
+                    overwrite=overwrite,
+                    unsafe=False,
+                    quiet=True,
+                )
+        except copier.errors.CopierAnswersInterrupt:
+            raise
+        except (ValueError, copier.errors.CopierError) as exc:
+            raise TemplateError(f"copier could not generate {destination}: {exc}") from exc
+    answers_file = destination / ANSWERS_FILE
+    try:
+        return load_answers(answers_file)
+    except AnswersError as exc:
+        raise TemplateError(
+            f"copier wrote {answers_file} but the answers model rejects it; this is a jobforge "
+            f"bug, please report it: {'; '.join(exc.errors)}"
+        ) from exc

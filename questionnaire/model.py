@@ -1,0 +1,166 @@
+"""The answers model: one frozen pydantic model whose fields are the answer keys.
+
+Field names, types, ranges and defaults mirror ``questions.yaml`` (a test fails when they drift).
+Validation runs the bank's checks first (:func:`jobforge.questionnaire.evaluate.evaluate`), so an
+invalid mapping fails with every problem listed in jobforge's own words, and a constructed
+:class:`Answers` always satisfies every field and cross-field rule. Keys starting with ``_`` (such
+as copier's ``_src_path`` and ``_commit``) are ignored.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from .bank import Bank, load_bank
+from .evaluate import evaluate
+
+JobTypeName = Literal["immediate", "scheduled", "long_running", "event_driven", "batch"]
+QueueTechnology = Literal[
+    "sqlite", "celery_redis", "rq_redis", "celery_rabbitmq", "postgres", "sqs", "kafka"
+]
+SchedulerTool = Literal[
+    "none",
+    "celery_beat",
+    "huey_periodic",
+    "rq_scheduler",
+    "procrastinate_periodic",
+    "apscheduler",
+    "system_cron",
+    "cloud_scheduler",
+]
+ErrorKind = Literal[
+    "network",
+    "timeout",
+    "rate_limit",
+    "server_error",
+    "lock_conflict",
+    "validation",
+    "not_found",
+    "auth",
+]
+Metric = Literal[
+    "queue_depth", "duration", "success_rate", "worker_health", "dlq_size", "throughput"
+]
+MonitoringTool = Literal[
+    "prometheus", "grafana", "flower", "rq_dashboard", "datadog", "new_relic", "json_logs"
+]
+AlertChannel = Literal["slack", "pagerduty", "email", "webhook"]
+
+#: Error code of the single pydantic error that carries every problem of an answers mapping.
+ANSWERS_ERROR_TYPE = "jobforge_answers"
+
+
+@cache
+def default_bank() -> Bank:
+    """Return the bank shipped with the package, loaded once."""
+    return load_bank()
+
+
+class Schedule(BaseModel):
+    """A recurring job: a name and either a five-field cron expression or an interval."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="Python identifier, unique among schedules")
+    cron: str | None = Field(None, description="five-field cron: minute hour dom month dow")
+    every_seconds: int | None = Field(None, ge=1, description="interval in seconds")
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_trigger(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Serialize only the trigger in use, so a dump validates again as answers."""
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None}
+
+
+class Answers(BaseModel):
+    """Every answer of the questionnaire, checked against the bank's field and cross rules."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # project
+    project_name: str = Field("My App", min_length=1)
+    package_name: str = Field("jobs", description="Python identifier, not a keyword")
+    # decision tree
+    job_types: tuple[JobTypeName, ...] = Field(("immediate",), min_length=1)
+    # queue technology
+    queue_technology: QueueTechnology = "sqlite"
+    broker_url: str = Field(
+        description="development URL; scheme fits the technology; no password "
+        "(defaults to the technology's local URL)"
+    )
+    # worker architecture
+    worker_count: int = Field(2, ge=1, le=64)
+    worker_concurrency: int = Field(4, ge=1, le=256)
+    queues: tuple[str, ...] = Field(("default",), min_length=1)
+    worker_types: Literal["uniform", "specialized"] = "uniform"
+    scaling_strategy: Literal["manual", "autoscale", "serverless"] = "manual"
+    max_workers: int = Field(
+        ge=1, le=1000, description=">= worker_count (defaults to 4 x worker_count, at most 1000)"
+    )
+    worker_memory_limit_mb: int = Field(512, ge=64, le=1048576)
+    worker_cpu_limit: float = Field(1.0, ge=0.1, le=64)
+    job_timeout_seconds: int = Field(300, ge=1, le=86400)
+    # scheduling
+    schedules: tuple[Schedule, ...] = ()
+    delayed_jobs: bool = True
+    scheduler_tool: SchedulerTool = "none"
+    overlap_policy: Literal["skip", "queue", "allow"] = "skip"
+    missed_run_policy: Literal["skip", "run_once", "run_all"] = "run_once"
+    # retry logic
+    max_retries: int = Field(3, ge=0, le=25)
+    backoff_strategy: Literal["exponential", "fixed"] = "exponential"
+    backoff_delays_seconds: tuple[int, ...] = Field(
+        (60, 300, 900), description="positive, non-decreasing; the last is the cap"
+    )
+    backoff_jitter: bool = True
+    retry_on: tuple[ErrorKind, ...] = (
+        "network",
+        "timeout",
+        "rate_limit",
+        "server_error",
+        "lock_conflict",
+    )
+    discard_on: tuple[ErrorKind, ...] = ("validation", "not_found", "auth")
+    dead_letter_queue: bool = True
+    dlq_alert_threshold: int = Field(10, ge=1, le=1000000)
+    manual_retry: bool = True
+    # monitoring
+    metrics: tuple[Metric, ...] = (
+        "queue_depth",
+        "duration",
+        "success_rate",
+        "worker_health",
+        "dlq_size",
+        "throughput",
+    )
+    queue_depth_alert: int = Field(1000, ge=1, le=100000000)
+    failure_rate_alert_percent: float = Field(5.0, gt=0, le=100)
+    duration_p95_alert_seconds: int = Field(60, ge=1, le=86400)
+    monitoring_tools: tuple[MonitoringTool, ...] = ("prometheus", "json_logs")
+    alert_channels: tuple[AlertChannel, ...] = ("email",)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_against_bank(cls, data: Any, info: ValidationInfo) -> Any:
+        context = info.context if isinstance(info.context, dict) else {}
+        bank = context.get("bank") or default_bank()
+        evaluation = evaluate(bank, data)
+        if not evaluation.ok:
+            raise PydanticCustomError(
+                ANSWERS_ERROR_TYPE,
+                "{count} problem(s) in the answers",
+                {"count": len(evaluation.problems), "problems": list(evaluation.problems)},
+            )
+        return dict(evaluation.values)

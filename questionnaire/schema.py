@@ -1,0 +1,33 @@
+"""The answers JSON Schema, exported from the pydantic model.
+
+``questionnaire/answers.schema.json`` is this output committed; a test fails when it drifts.
+Regenerate it with ``jobforge answers schema > questionnaire/answers.schema.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .model import Answers
+
+SCHEMA_ID = "https://jobforge.dev/schemas/answers.schema.json"
+
+
+def answers_schema() -> dict[str, Any]:
+    """Return the JSON Schema of an answers file (``_`` keys are allowed and ignored)."""
+    schema = Answers.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = SCHEMA_ID
+    schema["title"] = "jobforge answers"
+    schema["description"] = (
+        "Answers to the jobforge questionnaire (Phase 9 questions and the job-type decision "
+        "tree). Cross-field rules are checked by `jobforge answers check`, not by this schema."
+    )
+    schema["patternProperties"] = {"^_": {}}
+    return schema
+
+
+def schema_json() -> str:
+    """Return the schema as formatted JSON text ending in a newline."""
+    return json.dumps(answers_schema(), indent=2, sort_keys=False) + "\n"
