@@ -293,9 +293,9 @@ def check_descriptions() -> dict[str, str]:
     """Return how the conformance kit runs each check, from its check registry.
 
     The registry is ``jobforge.conformance.checks.registry()``: a mapping of check id to a check,
-    or a sequence of checks carrying ``check_id`` (or ``id``). A check's description is its
-    ``description`` (or ``summary``) attribute, else the first paragraph of its docstring.
-    Returns an empty mapping while the kit has no registry yet.
+    or a sequence of checks carrying ``check_id`` (or ``id``). A check's description is the first
+    paragraph of the docstring of its ``run`` function (else of the check), followed by the
+    capabilities it ``requires``. Returns an empty mapping while the kit has no registry.
     """
     name = "jobforge.conformance.checks"
     try:
@@ -311,10 +311,12 @@ def check_descriptions() -> dict[str, str]:
         entries = [(getattr(c, "check_id", None) or getattr(c, "id", None), c) for c in registry]
     found: dict[str, str] = {}
     for check_id, check in entries:
-        text = getattr(check, "description", None) or getattr(check, "summary", None)
-        text = text or (inspect.getdoc(check) or "").split("\n\n")[0]
+        text = (inspect.getdoc(getattr(check, "run", check)) or "").split("\n\n")[0]
+        needs = [str(getattr(c, "value", c)) for c in getattr(check, "requires", ())]
+        if needs:
+            text += " Needs " + ", ".join(f"`{n}`" for n in needs) + "."
         if check_id and text:
-            found[str(check_id)] = " ".join(str(text).split())
+            found[str(check_id)] = " ".join(text.split())
     return found
 
 
