@@ -134,3 +134,12 @@ def test_yaml_the_templates_include_has_no_jinja_delimiters(path: str) -> None:
     # delimiter inside them would be executed instead of read.
     text = (REPO / path).read_text(encoding="utf-8")
     assert not re.search(r"\{\{|\{%|\{#", text), f"{path} contains a Jinja delimiter"
+
+
+def test_check_catalogue_page_says_how_the_kit_runs_every_check() -> None:
+    page = next(p for p in generated_pages(REPO) if p.src_uri == "reference/checks.md").content
+    assert "not implemented by the kit yet" not in page
+    rows = [line for line in page.splitlines() if line.startswith("| `")]
+    assert len(rows) == sum(len(d.checks) for d in load_rubric().dimensions)
+    crash = next(row for row in rows if row.startswith("| `idempotency.redelivery_after_crash`"))
+    assert "Needs `idempotency_keys`, `kill_worker`." in crash
