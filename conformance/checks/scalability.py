@@ -43,9 +43,9 @@ def no_double_execution(env: Env) -> Verdict:
     findings = []
     for job_id, attempts in sorted(groups.items()):
         if len(attempts) > 1:
-            workers = ", ".join(a.worker for a in attempts)
+            names = ", ".join(a.worker for a in attempts)
             findings.append(
-                f"job {job_id}: executed {len(attempts)} times (workers {workers}), expected once"
+                f"job {job_id}: executed {len(attempts)} times (workers {names}), expected once"
             )
     findings += lost_jobs(hist)
     findings += _not_completed(dict(infos), hist, "with no fault injected")
@@ -55,9 +55,7 @@ def no_double_execution(env: Env) -> Verdict:
             f"all {len(jobs)} jobs ran on one worker of {len(env.pool.workers)}: "
             "work is not distributed"
         )
-    return judge(
-        findings, f"{len(jobs)} jobs each executed once, spread over {len(workers)} workers"
-    )
+    return judge(findings, f"{len(jobs)} jobs each executed once, spread over {len(used)} workers")
 
 
 def _makespan(env: Env, workers: int, count: int, work_s: float) -> tuple[float, list[str]]:

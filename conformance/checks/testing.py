@@ -141,6 +141,11 @@ def real_broker_used(env: Env) -> Verdict:
     used = sorted(run.recording.brokers)
     if (backend, True) in run.recording.brokers:
         return passed(f"the tests used the real {backend!r} backend")
+    if not env.description.real_broker and (backend, False) in run.recording.brokers:
+        return passed(
+            f"the tests used the declared {backend!r} backend; it is in-memory by design "
+            "(Description.real_broker is False), so there is no other broker to use"
+        )
     shown = ", ".join(f"{b}{'' if r else ' (stand-in)'}" for b, r in used) or "none recorded"
     return failed(f"the tests did not use the real {backend!r} backend; brokers used: {shown}")
 
