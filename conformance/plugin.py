@@ -100,6 +100,14 @@ class CheckFailed(Exception):
     """A conformance check did not pass; the message is its evidence."""
 
 
+class CheckSuite(pytest.Collector):
+    """The parent node of the check items (node id ``jobforge``)."""
+
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        """Return nothing: the items are added during collection by the plugin."""
+        return []
+
+
 class CheckItem(pytest.Item):
     """One conformance check as a test item."""
 
@@ -127,7 +135,7 @@ class CheckItem(pytest.Item):
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"jobforge::{self.check_id}"
+        return self.path, None, self.name
 
 
 class _Conformance:
@@ -143,13 +151,11 @@ class _Conformance:
     ) -> None:
         from .checks import all_checks
 
+        suite = CheckSuite.from_parent(session, name="jobforge")
         for check in all_checks():
             items.append(
                 CheckItem.from_parent(
-                    session,
-                    name=f"jobforge::{check.check_id}",
-                    check_id=check.check_id,
-                    runner=self,
+                    suite, name=check.check_id, check_id=check.check_id, runner=self
                 )
             )
 
@@ -188,6 +194,9 @@ class _Conformance:
             return
         card = self._results.scorecard()
         terminalreporter.write_sep("=", "jobforge conformance")
+        ran = {o.dimension for o in self._results.outcomes}
         for dimension in card.dimensions:
+            if dimension.dimension not in ran:
+                continue
             terminalreporter.write_line(f"{dimension.dimension:<16} {dimension.display}/5")
         terminalreporter.write_line(f"total {card.total}/{card.max_total} ({card.band.label})")
