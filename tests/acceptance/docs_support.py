@@ -1,8 +1,8 @@
 """Helpers for the docs tests: render the copier template for an answers file, build sites.
 
 The template root is assembled in a temporary directory from the repository's own files (the
-top-level copier.yml, templates/ and the question bank), so copier never sees a dirty git checkout
-and the tests run the same code a user runs.
+top-level copier.yml and templates/project, as ``jobforge new`` does), so copier never sees a
+dirty git checkout and the tests run the same template a user runs.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ SPEC_DOCS = (
     "docs/specs/implementation_options_spec.md",
     "docs/patterns/background_jobs.md",
 )
-MINIMAL_COPIER_YML = "_subdirectory: templates/project\n_answers_file: .copier-answers.jobs.yml\n"
+MINIMAL_COPIER_YML = (
+    "_subdirectory: templates/project\n_answers_file: .copier-answers.jobs.yml\n_exclude: ['~*']\n"
+)
 
 
 def valid_examples() -> list[Path]:
@@ -47,16 +49,13 @@ def answers_of(path: Path) -> dict[str, Any]:
 
 
 def template_root(tmp: Path) -> Path:
-    """Assemble a copier template root from the repository in ``tmp`` and return it."""
+    """Assemble a copier template root in ``tmp``: copier.yml and templates/project only."""
     root = tmp / "template"
     shutil.copytree(
-        REPO / "templates",
-        root / "templates",
+        REPO / "templates" / "project",
+        root / "templates" / "project",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
     )
-    (root / "questionnaire").mkdir()
-    for name in ("questions.yaml", "decision_tree.yaml"):
-        shutil.copy2(REPO / "questionnaire" / name, root / "questionnaire" / name)
     copier_yml = REPO / "copier.yml"
     if copier_yml.exists():
         shutil.copy2(copier_yml, root / "copier.yml")

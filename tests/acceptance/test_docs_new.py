@@ -12,14 +12,6 @@ from jobforge.cli import main
 pytestmark = pytest.mark.acceptance
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "jobforge new materializes only copier.yml and templates/project; the spec templates also "
-        "include templates/docs/* and questionnaire/{questions,decision_tree}.yaml from the "
-        "template root (wiring for the lead: BundledTemplate.materialize must copy them)"
-    ),
-)
 def test_jobforge_new_writes_spec_documents_that_build_strict(tmp_path: Path) -> None:
     dest = tmp_path / "project"
     assert main(["new", str(dest), "--answers", str(EXAMPLES / "sqlite.yml")]) == 0

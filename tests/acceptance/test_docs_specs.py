@@ -61,6 +61,7 @@ def test_generated_docs_build_strict_with_no_placeholder(
         text = _doc(project, doc)
         leftover = PLACEHOLDER.search(text)
         assert leftover is None, f"{example}: {doc} has {leftover.group()!r}" if leftover else ""
+    assert not list(project.rglob("~*")), "template-only data leaked into the project"
     result = mkdocs_build(project / "mkdocs.jobs.yml")
     assert result.returncode == 0, result.stderr
     for page in ("specs/technical_design_spec", "specs/codebase_spec", "patterns/background_jobs"):
