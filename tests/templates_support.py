@@ -32,9 +32,17 @@ def answers_path(name: str) -> Path:
 def _fallback_questions(sample: dict[str, Any]) -> dict[str, Any]:
     questions: dict[str, Any] = {}
     for key, value in sample.items():
-        kind = ("bool" if isinstance(value, bool) else "int" if isinstance(value, int)
-                else "float" if isinstance(value, float) else "str" if isinstance(value, str)
-                else "yaml")
+        kind = (
+            "bool"
+            if isinstance(value, bool)
+            else "int"
+            if isinstance(value, int)
+            else "float"
+            if isinstance(value, float)
+            else "str"
+            if isinstance(value, str)
+            else "yaml"
+        )
         questions[key] = {"type": kind, "default": value}
     return questions
 
@@ -42,16 +50,22 @@ def _fallback_questions(sample: dict[str, Any]) -> dict[str, Any]:
 def template_root(tmp_path: Path) -> Path:
     """Build a template root: the repository's copier.yml (or a stand-in) plus our settings."""
     root = tmp_path / "template"
-    shutil.copytree(PROJECT, root / "templates" / "project",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        PROJECT,
+        root / "templates" / "project",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
     top = REPO / "copier.yml"
     config: dict[str, Any]
     if top.is_file():
         config = yaml.safe_load(top.read_text(encoding="utf-8"))
     else:
-        config = {"_subdirectory": "templates/project", "_answers_file": ANSWERS_FILE,
-                  "_min_copier_version": "9.9.1",
-                  **_fallback_questions(answers("sqlite"))}
+        config = {
+            "_subdirectory": "templates/project",
+            "_answers_file": ANSWERS_FILE,
+            "_min_copier_version": "9.9.1",
+            **_fallback_questions(answers("sqlite")),
+        }
     for key, value in yaml.safe_load(SETTINGS.read_text(encoding="utf-8")).items():
         config.setdefault(key, value)
     (root / "copier.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
