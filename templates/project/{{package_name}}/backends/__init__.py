@@ -1,0 +1,1 @@
+"""Queue framework glue: one module per backend."""

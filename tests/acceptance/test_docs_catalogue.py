@@ -1,0 +1,120 @@
+"""The spec documents describe the subsystem the template really generates.
+
+For every example whose queue technology gets a generated subsystem, the job catalogue table
+must match the catalogue the generated package builds, and every file, module and CLI command
+the documents name must exist in the generated project.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from docs_support import SPEC_DOCS, answers_of, render, sections, template_root, valid_examples
+from jobforge.questionnaire.bank import load_bank
+
+pytestmark = pytest.mark.acceptance
+
+TECHNOLOGIES = {o.value: o for o in load_bank().question("queue_technology").options}
+GENERATED = [
+    p
+    for p in valid_examples()
+    if TECHNOLOGIES[answers_of(p)["queue_technology"]].generated == "subsystem"
+]
+
+DUMP_CATALOGUE = """
+import json, sys
+from {pkg}.job_types import default_catalogue
+from {pkg}.settings import load_settings
+rows = [[t.name, t.queue, t.timeout_s, t.priority, t.concurrency_limit, t.retry.max_attempts]
+        for t in default_catalogue(load_settings({{}}))]
+json.dump(rows, sys.stdout)
+"""
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Render each example whose technology gets a generated subsystem."""
+    root = template_root(tmp_path_factory.mktemp("root"))
+    out = tmp_path_factory.mktemp("projects")
+    return {p.stem: render(root, answers_of(p), out / p.stem) for p in GENERATED}
+
+
+def test_subsystem_examples_exist() -> None:
+    assert {"sqlite", "celery-redis"} <= {p.stem for p in GENERATED}
+
+
+def _table_rows(section: str) -> list[list[str]]:
+    lines = [line for line in section.splitlines() if line.startswith("| `")]
+    return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines]
+
+
+@pytest.mark.parametrize("example", [p.stem for p in GENERATED])
+def test_job_catalogue_table_matches_the_generated_catalogue(
+    example: str, generated: dict[str, Path]
+) -> None:
+    project = generated[example]
+    answers = answers_of(next(p for p in GENERATED if p.stem == example))
+    pkg = answers["package_name"]
+    dumped = subprocess.run(
+        [sys.executable, "-c", DUMP_CATALOGUE.format(pkg=pkg)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    real = {row[0]: row for row in json.loads(dumped.stdout)}
+    components = sections((project / SPEC_DOCS[0]).read_text(encoding="utf-8"))["Components"]
+    catalogue = components.split("### Job catalogue")[1].split("###")[0]
+    documented = {row[0].strip("`"): row for row in _table_rows(catalogue)}
+    assert set(documented) == set(real)
+    for name, (_, queue, timeout, priority, limit, attempts) in real.items():
+        row = documented[name]
+        assert row[3] == f"`{queue}`", row
+        assert row[4].startswith(f"{timeout:g} s"), row
+        assert row[5] == str(attempts) and row[6] == str(priority), row
+        assert row[7] == (f"{limit} at once" if limit else "global cap only"), row
+
+
+@pytest.mark.parametrize("example", [p.stem for p in GENERATED])
+def test_files_modules_and_commands_named_in_the_docs_exist(
+    example: str, generated: dict[str, Path]
+) -> None:
+    project = generated[example]
+    pkg = answers_of(next(p for p in GENERATED if p.stem == example))["package_name"]
+    text = "\n".join((project / doc).read_text(encoding="utf-8") for doc in SPEC_DOCS)
+    paths = set(re.findall(rf"`({pkg}/[\w/.]*)`", text))
+    modules = set(re.findall(rf"python -m ({pkg}(?:\.\w+)+)", text))
+    commands = set(re.findall(rf"python -m {pkg}\.cli (\w+)", text))
+    assert len(paths) >= 10 and len(modules) >= 2 and commands
+    missing = [p for p in paths if not (project / p).exists()]
+    missing += [m for m in modules if not (project / (m.replace(".", "/") + ".py")).is_file()]
+    cli = (project / pkg / "cli.py").read_text(encoding="utf-8")
+    missing += [c for c in commands if f'add_parser("{c}"' not in cli]
+    for sub in set(re.findall(r"`(?:python -m \w+\.cli )?dlq (\w+)", text)):
+        if f'add_parser("{sub}"' not in cli:
+            missing.append(f"dlq {sub}")
+    for module, flag in set(re.findall(rf"python -m {pkg}\.(\w+)(?: \w+)* (--[\w-]+)", text)):
+        if f'"{flag}"' not in (project / pkg / f"{module}.py").read_text(encoding="utf-8"):
+            missing.append(f"{module} {flag}")
+    assert not missing, f"named in the docs but not generated: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("example", [p.stem for p in GENERATED])
+def test_every_metric_the_docs_name_is_exported_by_the_generated_package(
+    example: str, generated: dict[str, Path]
+) -> None:
+    project = generated[example]
+    pkg = answers_of(next(p for p in GENERATED if p.stem == example))["package_name"]
+    observability = sections((project / SPEC_DOCS[0]).read_text(encoding="utf-8"))["Observability"]
+    metrics = observability.split("### Metrics")[1].split("###")[0]
+    named = set(re.findall(r"`((?:jobs?_|queue_|dlq_)\w+)(?:\{[\w,]*\})?`", metrics))
+    assert len(named) >= 5, named
+    exporter = (project / pkg / "metrics.py").read_text(encoding="utf-8")
+    missing = [name for name in named if f'"{name}"' not in exporter]
+    assert not missing, f"the docs name metrics the package does not export: {missing}"

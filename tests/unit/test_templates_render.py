@@ -1,0 +1,193 @@
+"""The template renders the right files for each queue technology, with safe defaults."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from templates_support import ANSWERS_FILE, answers, render, template_root
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build one template root for the module."""
+    return template_root(tmp_path_factory.mktemp("root"))
+
+
+@pytest.fixture(scope="module")
+def sqlite_project(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generate a project from the sqlite answers."""
+    return render(root, tmp_path_factory.mktemp("sqlite") / "app", answers("sqlite"))
+
+
+@pytest.fixture(scope="module")
+def celery_project(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generate a project from the celery-redis answers."""
+    return render(root, tmp_path_factory.mktemp("celery") / "app", answers("celery-redis"))
+
+
+def _package(project: Path) -> Path:
+    name = yaml.safe_load((project / ANSWERS_FILE).read_text())["package_name"]
+    return project / name
+
+
+def _python_files(project: Path) -> list[Path]:
+    return sorted(p for p in project.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_sqlite_project_has_the_huey_backend_only(sqlite_project: Path) -> None:
+    package = _package(sqlite_project)
+    assert (package / "backends" / "huey_sqlite.py").is_file()
+    assert (package / "ledger" / "sqlite.py").is_file()
+    assert not (package / "backends" / "celery_redis.py").exists()
+    assert not (package / "ledger" / "redis.py").exists()
+    assert not (package / "celery_app.py").exists()
+    assert not list(sqlite_project.rglob("*.jinja"))
+
+
+def test_celery_project_has_the_celery_backend_only(celery_project: Path) -> None:
+    package = _package(celery_project)
+    assert (package / "backends" / "celery_redis.py").is_file()
+    assert (package / "ledger" / "redis.py").is_file()
+    assert (package / "celery_app.py").is_file()
+    assert not (package / "backends" / "huey_sqlite.py").exists()
+    assert not (package / "ledger" / "sqlite.py").exists()
+
+
+@pytest.mark.parametrize("name", ["sqlite", "celery-redis"])
+def test_every_generated_python_file_parses(
+    name: str, sqlite_project: Path, celery_project: Path
+) -> None:
+    project = sqlite_project if name == "sqlite" else celery_project
+    files = _python_files(project)
+    assert len(files) > 25
+    for path in files:
+        ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+@pytest.mark.parametrize("name", ["sqlite", "celery-redis"])
+def test_generated_code_never_pickles(
+    name: str, sqlite_project: Path, celery_project: Path
+) -> None:
+    project = sqlite_project if name == "sqlite" else celery_project
+    for path in _python_files(project):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        imported |= {
+            node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        }
+        assert not {"pickle", "cloudpickle", "dill"} & imported, path
+
+
+def test_pyproject_names_the_conformance_adapter(celery_project: Path) -> None:
+    data = tomllib.loads((celery_project / "pyproject.toml").read_text())
+    package = _package(celery_project).name
+    assert data["tool"]["jobforge"]["adapter"] == f"{package}.conformance_adapter:Adapter"
+    assert any(dep.startswith("celery") for dep in data["project"]["dependencies"])
+
+
+def test_settings_carry_the_answers_and_read_the_environment(celery_project: Path) -> None:
+    chosen = answers("celery-redis")
+    text = (_package(celery_project) / "settings.py").read_text()
+    assert f"worker_concurrency: int = {chosen['worker_concurrency']}" in text
+    assert f"max_retries: int = {chosen['max_retries']}" in text
+    assert 'source.get("JOBS_BROKER_URL"' in text
+
+
+def test_celery_settings_avoid_the_known_traps(celery_project: Path) -> None:
+    code = (
+        "import json\n"
+        f"from {_package(celery_project).name}.backends.celery_redis import celery_config\n"
+        f"from {_package(celery_project).name}.settings import Settings\n"
+        "print(json.dumps(celery_config(Settings())))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=celery_project,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(celery_project)},
+    ).stdout
+    config: dict[str, Any] = yaml.safe_load(out)
+    assert config["task_acks_late"] and config["task_reject_on_worker_lost"]
+    assert config["worker_prefetch_multiplier"] == 1
+    assert config["task_serializer"] == "json" and config["accept_content"] == ["json"]
+    timeout = answers("celery-redis")["job_timeout_seconds"]
+    assert config["broker_transport_options"]["visibility_timeout"] > timeout
+
+
+def test_only_chosen_job_types_are_generated(root: Path, tmp_path: Path) -> None:
+    chosen = {
+        **answers("sqlite"),
+        "job_types": ["immediate"],
+        "schedules": [],
+        "scheduler_tool": "none",
+    }
+    project = render(root, tmp_path / "app", chosen)
+    text = (_package(project) / "job_types.py").read_text()
+    assert "emails.send_welcome" in text
+    assert "imports.records" not in text and "batch.run" not in text
+    ast.parse(text)
+
+
+def test_existing_project_files_are_never_overwritten(root: Path, tmp_path: Path) -> None:
+    project = tmp_path / "existing"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "mine"\n')
+    (project / "README.md").write_text("# Mine\n")
+    render(root, project, answers("sqlite"))
+    assert (project / "pyproject.toml").read_text() == '[project]\nname = "mine"\n'
+    assert (project / "README.md").read_text() == "# Mine\n"
+    assert (_package(project) / "execution.py").is_file()
+
+
+@pytest.mark.parametrize("name", ["sqlite", "celery-redis"])
+def test_alert_rules_pass_promtool(name: str, sqlite_project: Path, celery_project: Path) -> None:
+    project = sqlite_project if name == "sqlite" else celery_project
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("promtool is missing: install Debian's prometheus package")
+        pytest.skip("promtool not installed (apt-get install prometheus)")
+    result = subprocess.run(
+        [promtool, "check", "rules", str(project / "monitoring" / "alerts.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 5 rules found" in result.stdout
+
+
+def test_alert_thresholds_come_from_the_answers(celery_project: Path) -> None:
+    chosen = answers("celery-redis")
+    rules = yaml.safe_load((celery_project / "monitoring" / "alerts.yml").read_text())
+    exprs = {r["alert"]: r["expr"] for r in rules["groups"][0]["rules"]}
+    assert exprs["JobsQueueDepthHigh"].endswith(f"> {chosen['queue_depth_alert']}")
+    assert exprs["JobsDeadLetterQueueFilling"].endswith(f">= {chosen['dlq_alert_threshold']}")
+
+
+def test_ci_workflow_starts_redis_and_gates_the_score(celery_project: Path) -> None:
+    workflow = yaml.safe_load((celery_project / ".github" / "workflows" / "jobs.yml").read_text())
+    job = workflow["jobs"]["test"]
+    assert "redis" in job["services"]
+    commands = " ".join(step.get("run", "") for step in job["steps"])
+    assert "jobforge score" in commands and "--policy jobforge-policy.yml" in commands
+    policy = yaml.safe_load((celery_project / "jobforge-policy.yml").read_text())
+    assert policy["minimum_total"] == 28
