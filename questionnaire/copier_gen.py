@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..errors import TemplateError
 from .bank import Bank, Option, Question, load_bank
 from .jinja_checks import choice_validator, lit, validator
 from .rules import default_scheduler
@@ -25,7 +27,8 @@ SUBDIRECTORY = "templates/project"
 ANSWERS_FILE = ".copier-answers.jobs.yml"
 MIN_COPIER_VERSION = "9.9.1"
 HEADER = (
-    "# GENERATED from questionnaire/questions.yaml and questionnaire/decision_tree.yaml by\n"
+    "# GENERATED from questionnaire/questions.yaml, questionnaire/decision_tree.yaml and\n"
+    "# templates/copier-settings.yml by\n"
     "#   python -m jobforge.questionnaire.copier_gen --write\n"
     "# Do not edit by hand: a test fails when this file and the question bank drift apart.\n"
     "# No _tasks and no _jinja_extensions, so `copier copy` never needs --trust.\n"
@@ -136,14 +139,53 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str)
 
 
-def render_copier_yml(bank: Bank) -> str:
-    """Render the whole ``copier.yml`` for a bank."""
+#: Settings that would need ``--trust`` or that the questionnaire alone decides.
+_FORBIDDEN_SETTINGS = frozenset(
+    {"_tasks", "_jinja_extensions", "_migrations", "_subdirectory", "_answers_file"}
+)
+
+
+def load_template_settings() -> dict[str, Any]:
+    """Read the copier settings the template content declares (``templates/copier-settings.yml``).
+
+    The template part owns which files an existing project keeps (``_skip_if_exists``) and what
+    is never copied (``_exclude``); the generator merges them into ``copier.yml``.
+    """
+    resource = resources.files("jobforge.templates") / "copier-settings.yml"
+    data = yaml.safe_load(resource.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise TemplateError(
+            f"templates/copier-settings.yml: expected a mapping of copier settings, got "
+            f"{type(data).__name__}; write keys such as _skip_if_exists: [README.md]"
+        )
+    return data
+
+
+def _check_template_settings(settings: Mapping[str, Any]) -> None:
+    for key in settings:
+        if not str(key).startswith("_") or key in _FORBIDDEN_SETTINGS:
+            raise TemplateError(
+                f"templates/copier-settings.yml: {key!r} is not allowed there; only copier "
+                "settings (keys starting with '_') other than "
+                f"{', '.join(sorted(_FORBIDDEN_SETTINGS))} may be declared"
+            )
+
+
+def render_copier_yml(bank: Bank, template_settings: Mapping[str, Any] | None = None) -> str:
+    """Render the whole ``copier.yml`` for a bank and the template's own copier settings."""
+    extra = load_template_settings() if template_settings is None else dict(template_settings)
+    _check_template_settings(extra)
     settings: dict[str, Any] = {
         "_min_copier_version": MIN_COPIER_VERSION,
         "_subdirectory": SUBDIRECTORY,
         "_answers_file": ANSWERS_FILE,
         "_exclude": ["__pycache__", "*.py[co]", ".DS_Store", "~*"],
     }
+    for key, value in extra.items():
+        if key == "_exclude":
+            settings["_exclude"] += [p for p in value if p not in settings["_exclude"]]
+        else:
+            settings[key] = value
     questions = {q.key: question_entry(bank, q) for q in bank.questions}
     body = (
         yaml.dump(settings, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100) + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing
 
 import pytest
+import yaml
 from jobforge.questionnaire import Answers, load_bank
 from jobforge.questionnaire.bank import RuleName
 from jobforge.questionnaire.jinja_checks import FIELD_JINJA, validator
@@ -152,3 +153,21 @@ def test_empty_answers_take_the_bank_defaults() -> None:
             assert (list(value) if isinstance(value, tuple) else value) == expected
     assert answers.broker_url == "sqlite:///jobs.sqlite3"
     assert answers.max_workers == 8
+
+
+def test_copier_yml_carries_the_templates_skip_if_exists_settings() -> None:
+    from jobforge.questionnaire.copier_gen import load_template_settings, render_copier_yml
+
+    rendered = yaml.safe_load(render_copier_yml(load_bank()))
+    assert rendered["_skip_if_exists"] == load_template_settings()["_skip_if_exists"]
+    assert "~*" in rendered["_exclude"]
+
+
+@pytest.mark.parametrize("key", ["_tasks", "_jinja_extensions", "project_name"])
+def test_template_settings_refuse_what_would_need_trust_or_shadow_a_question(key: str) -> None:
+    from jobforge.questionnaire.copier_gen import render_copier_yml
+
+    from jobforge.errors import TemplateError
+
+    with pytest.raises(TemplateError, match=key):
+        render_copier_yml(load_bank(), {key: ["x"]})
