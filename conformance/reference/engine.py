@@ -81,6 +81,9 @@ class JobSystem:
         self._id_lock = threading.Lock()
         self._live_lock = threading.Lock()
         self._live: set[AttemptControl] = set()  # controls of attempts in flight
+        # Held by claim, settle and clear, so a reset never interleaves with a state change:
+        # nothing from before a reset leaks into the counters or records after it.
+        self._state_lock = threading.RLock()
         self.started_at = time.time()
         self.hooks.store_opened("in-process", real=False)
 
@@ -126,10 +129,33 @@ class JobSystem:
         body = validate_payload(payload)
         if delay_s < 0:
             raise UsageError(f"delay_s is {delay_s!r}; pass 0 or a positive number of seconds")
+        with self._state_lock:
+            return self._enqueue(
+                spec,
+                body,
+                idempotency_key=idempotency_key,
+                delay_s=delay_s,
+                priority=priority,
+                scope=scope,
+                replay_of=replay_of,
+            )
+
+    def _enqueue(
+        self,
+        spec: JobSpec,
+        body: JSONObject,
+        *,
+        idempotency_key: str | None,
+        delay_s: float,
+        priority: int | None,
+        scope: str | None,
+        replay_of: str | None,
+    ) -> str:
+        job_type = spec.name
         job_id = self._new_id()
         if idempotency_key is not None:
-            owner = self.keys.remember(idempotency_key, job_id)
-            if owner != job_id:
+            owner = self.keys.owner(idempotency_key)
+            if owner is not None:
                 self.log.emit(
                     "duplicate", job_id=owner, job_type=job_type, idempotency_key=idempotency_key
                 )
@@ -139,8 +165,12 @@ class JobSystem:
             unique_key = _unique_key(body)
             holder = self.unique.reserve(job_type, unique_key, job_id)
             if holder != job_id:
+                if idempotency_key is not None:
+                    self.keys.remember(idempotency_key, holder)
                 self.log.emit("duplicate", job_id=holder, job_type=job_type, unique_key=unique_key)
                 return holder
+        if idempotency_key is not None:
+            self.keys.remember(idempotency_key, job_id)
         record = JobRecord(
             job_id=job_id,
             spec=spec,
@@ -171,17 +201,18 @@ class JobSystem:
         """Recover expired leases, then lease the best claimable job to ``worker_id``."""
         if self.behaviour.recover_expired_leases:
             self.recover_expired_leases()
-        claim = self.store.claim(worker_id, self.lease_s)
-        if claim is not None:
-            self.metrics.inc("jobs_started_total")
-            self.log.emit(
-                "started",
-                job_id=claim.job.job_id,
-                job_type=claim.job.job_type,
-                attempt=claim.attempt,
-                worker=worker_id,
-            )
-        return claim
+        with self._state_lock:
+            claim = self.store.claim(worker_id, self.lease_s)
+            if claim is not None:
+                self.metrics.inc("jobs_started_total")
+                self.log.emit(
+                    "started",
+                    job_id=claim.job.job_id,
+                    job_type=claim.job.job_type,
+                    attempt=claim.attempt,
+                    worker=worker_id,
+                )
+            return claim
 
     def idle(self) -> None:
         """Sleep until work may be claimable (bounded)."""
@@ -242,14 +273,23 @@ class JobSystem:
         )
         if result is None:
             return  # killed: no ack, no more code for this job; the lease will expire
-        if self._settle(claim, worker_id, result):
-            self.limits.release(claim.job.spec)
+        with self._state_lock:
+            if control.reason is Abandon.RESET:
+                return  # the system was reset under this attempt: it no longer exists
+            if self._settle(claim, worker_id, result):
+                self.limits.release(claim.job.spec)
         self.store.notify()
 
     def _settle(
         self, claim: Claim, worker_id: str, result: AttemptResult, *, expired_only: bool = False
     ) -> bool:
         """Record how an attempt ended; False when the job is no longer this attempt's."""
+        with self._state_lock:
+            return self._settle_locked(claim, worker_id, result, expired_only=expired_only)
+
+    def _settle_locked(
+        self, claim: Claim, worker_id: str, result: AttemptResult, *, expired_only: bool
+    ) -> bool:
         job = claim.job
         held = self.store.held_by(worker_id, claim.attempt)
         now = time.monotonic()
@@ -476,6 +516,10 @@ class JobSystem:
 
     def clear(self) -> None:
         """Abandon attempts in flight; forget every job, key, effect, dead letter, count, log."""
+        with self._state_lock:
+            self._clear_locked()
+
+    def _clear_locked(self) -> None:
         self.abandon_all()
         self.store.clear()
         self.limits.clear()

@@ -112,6 +112,8 @@ def test_missed_ticks_are_caught_up_by_one_run_or_skipped(
     first.stop()
     fired_before = len(jobs.fired)
     time.sleep(EVERY * 3)  # three ticks missed while no scheduler runs
+    now = time.time()
+    time.sleep((tick_of(now, EVERY) + 1.5) * EVERY - now)  # restart mid-period, far from a tick
     restarted = time.time()
     run(jobs, book, missed_run_policy=policy)
     time.sleep(0.05)
