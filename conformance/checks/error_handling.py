@@ -1,0 +1,361 @@
+"""Error handling: retries, backoff, permanent errors, dead letters, replay, alerts, timeouts.
+
+Also checkpoints: a long job resumes where it failed.
+
+``max_attempts``, ``backoff``, ``permanent_not_retried``, ``dead_letter_context`` and ``alert``
+judge one shared workload (jobs failing transiently on every attempt, jobs failing permanently),
+so the retries are waited for once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..adapter import Capability, DeadLetter, JobInfo, JobStatus, JSONObject
+from ..checkers import attempts_by_job, backoff_violations
+from ..env import Env, ImplementationFault, not_terminal
+from ..history import History
+from ..probes import HEAL_EVENT, PROBE_DEFAULT, PROBE_LONG
+from .base import Check, Verdict, failed, judge, require_job_type
+
+#: A retry may start this much earlier than its declared delay minus jitter (clock noise).
+EARLY_SLACK_S = 0.03
+#: ... and this much later than its declared delay plus jitter (a loaded machine only delays).
+LATE_SLACK_S = 0.5
+
+
+@dataclass(frozen=True)
+class Failures:
+    """What the shared failure workload observed."""
+
+    exhausted: tuple[str, ...]  # job ids failing transiently on every attempt
+    permanent: tuple[str, ...]  # job ids failing permanently
+    payloads: dict[str, JSONObject]
+    infos: dict[str, JobInfo]
+    history: History
+    dead_letters: tuple[DeadLetter, ...] | None
+    dead_letters_error: str | None
+    alerts: tuple[JSONObject, ...] | None
+    alerts_error: str | None
+
+
+def _failures(env: Env) -> Failures:
+    require_job_type(env, PROBE_DEFAULT)
+    payloads: dict[str, JSONObject] = {}
+    exhausted, permanent = [], []
+    for _ in range(env.size("exhausted", 2)):
+        payload = env.probe(PROBE_DEFAULT, fail={"*": "transient"})
+        job_id = env.submit(PROBE_DEFAULT, payload)
+        exhausted.append(job_id)
+        payloads[job_id] = payload
+    for _ in range(env.size("permanent", 1)):
+        payload = env.probe(PROBE_DEFAULT, fail={"*": "permanent"})
+        job_id = env.submit(PROBE_DEFAULT, payload)
+        permanent.append(job_id)
+        payloads[job_id] = payload
+    infos = env.drain(payloads, env.drain_deadline())
+    dead = dead_error = alerts = alerts_error = None
+    if env.declares(Capability.DEAD_LETTER):
+        try:
+            dead = tuple(env.adapter.dead_letters())
+        except ImplementationFault as exc:
+            dead_error = str(exc)
+    if env.declares(Capability.ALERTS):
+        try:
+            alerts = tuple(env.adapter.alerts())
+        except ImplementationFault as exc:
+            alerts_error = str(exc)
+    return Failures(
+        exhausted=tuple(exhausted),
+        permanent=tuple(permanent),
+        payloads=payloads,
+        infos=infos,
+        history=env.history(),
+        dead_letters=dead,
+        dead_letters_error=dead_error,
+        alerts=alerts,
+        alerts_error=alerts_error,
+    )
+
+
+def failures(env: Env) -> Failures:
+    """Return the shared failure workload of this run (run once, reused)."""
+    return env.shared("error_handling.failures", _failures)
+
+
+def max_attempts(env: Env) -> Verdict:
+    """Check that an always-failing job is attempted exactly the declared number of times."""
+    limit = env.description.job(PROBE_DEFAULT).max_attempts
+    if limit < 2:
+        return failed(f"{PROBE_DEFAULT} declares max_attempts={limit}: no retries to verify")
+    seen = failures(env)
+    groups = attempts_by_job(seen.history)
+    findings = []
+    for job_id in seen.exhausted:
+        count = len(groups.get(job_id, ()))
+        if count != limit:
+            more = "more than" if count > limit else "fewer than"
+            findings.append(
+                f"job {job_id}: {count} attempts, declared max {limit} ({more} declared)"
+            )
+        status = seen.infos[job_id].status
+        if status is not JobStatus.DEAD:
+            findings.append(
+                f"job {job_id}: status {status.value} after exhausting its attempts, expected DEAD"
+            )
+    return judge(
+        findings, f"{len(seen.exhausted)} always-failing jobs: {limit} attempts each, then DEAD"
+    )
+
+
+def backoff(env: Env) -> Verdict:
+    """Retries wait the declared delays (within the declared jitter), capped."""
+    spec = env.description.job(PROBE_DEFAULT)
+    if not spec.backoff_delays_s:
+        return failed(f"{PROBE_DEFAULT} declares no backoff_delays_s")
+    seen = failures(env)
+    groups = attempts_by_job(seen.history)
+    findings: list[str] = []
+    gaps = 0
+    for job_id in seen.exhausted:
+        attempts = groups.get(job_id, ())
+        gaps += max(len(attempts) - 1, 0)
+        findings += backoff_violations(
+            job_id,
+            attempts,
+            spec.backoff_delays_s,
+            jitter_ratio=env.timing.jitter_ratio,
+            early_slack_s=EARLY_SLACK_S,
+            late_slack_s=LATE_SLACK_S,
+        )
+    if gaps == 0:
+        findings.append("no retry was observed, so no backoff delay could be measured")
+    delays = ", ".join(f"{d:g}" for d in spec.backoff_delays_s)
+    return judge(
+        findings,
+        f"{gaps} retry delays matched the declared {delays} s "
+        f"(jitter {env.timing.jitter_ratio:.0%})",
+    )
+
+
+def permanent_not_retried(env: Env) -> Verdict:
+    """Check that a permanent error ends the job after one attempt, as DEAD."""
+    seen = failures(env)
+    groups = attempts_by_job(seen.history)
+    findings = []
+    for job_id in seen.permanent:
+        count = len(groups.get(job_id, ()))
+        if count != 1:
+            findings.append(
+                f"job {job_id}: permanent error attempted {count} times, expected 1 (no retry)"
+            )
+        status = seen.infos[job_id].status
+        if status is not JobStatus.DEAD:
+            findings.append(
+                f"job {job_id}: status {status.value} after a permanent error, expected DEAD"
+            )
+    return judge(findings, f"{len(seen.permanent)} permanently failing jobs: one attempt, DEAD")
+
+
+def dead_letter_context(env: Env) -> Verdict:
+    """Every dead job is in the dead-letter queue with its payload, attempts and error."""
+    seen = failures(env)
+    if seen.dead_letters is None:
+        return failed(seen.dead_letters_error or "dead letters were not listed")
+    groups = attempts_by_job(seen.history)
+    by_id = {d.job_id: d for d in seen.dead_letters}
+    findings = []
+    for job_id in seen.exhausted + seen.permanent:
+        entry = by_id.get(job_id)
+        observed = groups.get(job_id, ())
+        if entry is None:
+            findings.append(f"job {job_id}: dead but not in the dead-letter queue")
+            continue
+        expected_kind = "permanent" if job_id in seen.permanent else "transient"
+        problems = []
+        if entry.payload != seen.payloads[job_id]:
+            problems.append("payload differs from the submitted one")
+        if entry.job_type != PROBE_DEFAULT:
+            problems.append(f"job_type {entry.job_type!r}, expected {PROBE_DEFAULT!r}")
+        if entry.attempts != len(observed):
+            problems.append(f"attempts {entry.attempts}, observed {len(observed)}")
+        if not entry.error:
+            problems.append("no error message")
+        if entry.error_kind != expected_kind:
+            problems.append(f"error_kind {entry.error_kind!r}, expected {expected_kind!r}")
+        if observed and entry.failed_at < observed[-1].started_at - 1.0:
+            problems.append("failed_at is before the last attempt started")
+        if problems:
+            findings.append(f"dead letter of job {job_id}: " + "; ".join(problems))
+    total = len(seen.exhausted) + len(seen.permanent)
+    return judge(findings, f"{total} dead jobs listed with payload, attempts, error and kind")
+
+
+def alert(env: Env) -> Verdict:
+    """Check that a job that goes dead raises an alert naming it."""
+    seen = failures(env)
+    if seen.alerts is None:
+        return failed(seen.alerts_error or "alerts were not listed")
+    alerted = {str(a.get("job_id")) for a in seen.alerts if a.get("kind")}
+    findings = [
+        f"job {job_id}: went DEAD but no alert names it ({len(seen.alerts)} alerts fired)"
+        for job_id in seen.exhausted + seen.permanent
+        if job_id not in alerted
+    ]
+    return judge(findings, f"an alert fired for each of {len(seen.payloads)} dead jobs")
+
+
+def replay(env: Env) -> Verdict:
+    """Check that a dead job, once its cause is fixed, can be replayed and then completes."""
+    require_job_type(env, PROBE_DEFAULT)
+    payload = env.probe(PROBE_DEFAULT, fail={"*": "permanent"}, healable=True)
+    job_id = env.submit(PROBE_DEFAULT, payload)
+    info = env.drain([job_id], env.drain_deadline())[job_id]
+    if info.status is not JobStatus.DEAD:
+        return failed(
+            f"job {job_id}: status {info.status.value} after a permanent error, "
+            "expected DEAD before a replay"
+        )
+    env.note(HEAL_EVENT, str(payload["probe_id"]))
+    new_id = env.adapter.replay(job_id)
+    final = env.drain([new_id], env.drain_deadline())[new_id]
+    attempts = [a for a in env.history().attempts if a.probe_id == payload["probe_id"]]
+    after = [a for a in attempts if a.job_id == new_id or a.attempt > info.attempts]
+    findings = []
+    if final.status is not JobStatus.COMPLETED:
+        findings.append(f"replayed job {new_id}: status {final.status.value}, expected COMPLETED")
+    if not any(a.outcome == "ok" for a in attempts):
+        findings.append(f"job {job_id}: no successful attempt after replay ({len(attempts)} seen)")
+    return judge(
+        findings, f"job {job_id} replayed as {new_id}: {len(after)} new attempt(s), COMPLETED"
+    )
+
+
+def timeout(env: Env) -> Verdict:
+    """Check that an attempt running past its timeout is cut off, and the worker keeps working."""
+    spec = env.description.job(PROBE_DEFAULT)
+    if spec.timeout_s is None:
+        return failed(f"{PROBE_DEFAULT} declares no timeout_s")
+    limit = spec.timeout_s
+    hang_s = 3 * limit
+    payload = env.probe(PROBE_DEFAULT, sleep_s=hang_s, sleep_attempts=[1])
+    job_id = env.submit(PROBE_DEFAULT, payload)
+    info = env.drain([job_id], env.drain_deadline(hang_s))[job_id]
+    follow = env.submit(PROBE_DEFAULT, env.probe(PROBE_DEFAULT))
+    after = env.drain([follow], env.drain_deadline())[follow]
+    attempts = [a for a in env.history().attempts if a.job_id == job_id]
+    findings = []
+    allowed = limit * 1.5 + 0.5
+    if not attempts:
+        findings.append(f"job {job_id}: never started")
+    else:
+        first = attempts[0]
+        if first.outcome == "ok":
+            findings.append(
+                f"job {job_id}: attempt 1 ran {first.duration_s or 0:.2f} s to completion, "
+                f"declared timeout {limit:g} s"
+            )
+        elif first.duration_s is not None and first.duration_s > allowed:
+            findings.append(
+                f"job {job_id}: attempt 1 was cut off after {first.duration_s:.2f} s, declared "
+                f"timeout {limit:g} s (allowed up to {allowed:.2f} s)"
+            )
+        elif (
+            first.crashed
+            and len(attempts) > 1
+            and (attempts[1].started_at > first.started_at + hang_s)
+        ):
+            findings.append(f"job {job_id}: attempt 1 was not stopped before it would have ended")
+    if info.status not in (JobStatus.COMPLETED, JobStatus.DEAD):
+        findings.append(f"job {job_id}: still {info.status.value} after its timeout")
+    if after.status is not JobStatus.COMPLETED:
+        findings.append(
+            f"job {follow}: a quick job after the timeout is {after.status.value}, expected "
+            "COMPLETED (did the worker survive?)"
+        )
+    return judge(
+        findings,
+        f"job {job_id}: attempt 1 cut off at its {limit:g} s timeout; the next job completed",
+    )
+
+
+def checkpoint_resume(env: Env) -> Verdict:
+    """Check that a long job failing mid-way resumes from its last checkpoint."""
+    require_job_type(env, PROBE_LONG)
+    steps, fail_at = 4, 2
+    payload = env.probe(
+        PROBE_LONG, steps=steps, step_s=0.05, fail={1: "transient"}, fail_at_step=fail_at
+    )
+    job_id = env.submit(PROBE_LONG, payload)
+    info = env.drain([job_id], env.drain_deadline())[job_id]
+    records = [c for c in env.history().checkpoints if c.job_id == job_id]
+    loads = [c for c in records if c.action == "load" and c.attempt > 1]
+    redone = sorted(c.step for c in records if c.action == "save" and c.attempt > 1)
+    findings = not_terminal({job_id: info})
+    if info.status is not JobStatus.COMPLETED:
+        findings.append(f"job {job_id}: status {info.status.value}, expected COMPLETED")
+    if not loads:
+        findings.append(
+            f"job {job_id}: the retry did not load the checkpoint saved at step "
+            f"{fail_at}; it restarted from the beginning"
+        )
+    elif loads[0].step != fail_at:
+        findings.append(f"job {job_id}: resumed from step {loads[0].step}, expected {fail_at}")
+    if redone and redone[0] <= fail_at:
+        findings.append(
+            f"job {job_id}: the retry redid steps {redone}, expected only "
+            f"{list(range(fail_at + 1, steps + 1))}"
+        )
+    return judge(
+        findings,
+        f"job {job_id}: failed after step {fail_at}, resumed there, finished steps {redone}",
+    )
+
+
+CHECKS = (
+    Check(
+        "error_handling.max_attempts",
+        "Attempts never exceed the declared maximum",
+        max_attempts,
+        requires=(Capability.RETRIES,),
+    ),
+    Check(
+        "error_handling.backoff",
+        "Retries back off as declared, up to the cap",
+        backoff,
+        requires=(Capability.RETRIES, Capability.BACKOFF),
+    ),
+    Check(
+        "error_handling.permanent_not_retried",
+        "Permanent errors are not retried",
+        permanent_not_retried,
+        requires=(Capability.RETRIES,),
+    ),
+    Check(
+        "error_handling.dead_letter_context",
+        "Dead jobs land in the DLQ with full context",
+        dead_letter_context,
+        requires=(Capability.DEAD_LETTER,),
+    ),
+    Check(
+        "error_handling.replay",
+        "A dead job can be replayed",
+        replay,
+        requires=(Capability.DEAD_LETTER, Capability.REPLAY),
+    ),
+    Check(
+        "error_handling.alert", "A dead job raises an alert", alert, requires=(Capability.ALERTS,)
+    ),
+    Check(
+        "error_handling.timeout",
+        "Timeouts are enforced and the worker survives",
+        timeout,
+        requires=(Capability.TIMEOUTS,),
+    ),
+    Check(
+        "error_handling.checkpoint_resume",
+        "Long jobs resume from a checkpoint",
+        checkpoint_resume,
+        requires=(Capability.CHECKPOINTS, Capability.RETRIES),
+    ),
+)

@@ -1,0 +1,197 @@
+"""Scalability: work spread over workers, throughput, graceful shutdown, SIGKILL recovery.
+
+No job runs twice across workers; throughput scales with workers; workers added and removed
+(SIGTERM) lose nothing; a SIGKILLed worker's jobs are recovered.
+"""
+
+from __future__ import annotations
+
+from ..adapter import Capability, JobStatus
+from ..checkers import attempts_by_job, lost_jobs
+from ..env import Env
+from ..history import History
+from ..probes import PROBE_DEFAULT, PROBE_LONG
+from .base import Check, Verdict, failed, judge, require_job_type
+
+#: Two workers must finish a batch at least this many times faster than one.
+MIN_SPEEDUP = 1.4
+
+
+def _not_completed(infos: dict[str, object], hist: History, why: str) -> list[str]:
+    findings = []
+    for job_id, info in sorted(infos.items()):
+        status = getattr(info, "status", None)
+        if status is not JobStatus.COMPLETED:
+            ran = len([a for a in hist.attempts if a.job_id == job_id])
+            shown = status.value if isinstance(status, JobStatus) else "unknown"
+            findings.append(
+                f"job {job_id}: {shown} after {ran} attempt(s) {why}, expected COMPLETED"
+            )
+    return findings
+
+
+def no_double_execution(env: Env) -> Verdict:
+    """With several workers, every job runs exactly once, and the work is spread."""
+    require_job_type(env, PROBE_DEFAULT)
+    jobs = [
+        env.submit(PROBE_DEFAULT, env.probe(PROBE_DEFAULT, sleep_s=0.05))
+        for _ in range(env.size("distributed_jobs", 6 * env.slots))
+    ]
+    infos = env.drain(jobs, env.drain_deadline(len(jobs) * 0.05))
+    hist = env.history()
+    groups = attempts_by_job(hist)
+    findings = []
+    for job_id, attempts in sorted(groups.items()):
+        if len(attempts) > 1:
+            names = ", ".join(a.worker for a in attempts)
+            findings.append(
+                f"job {job_id}: executed {len(attempts)} times (workers {names}), expected once"
+            )
+    findings += lost_jobs(hist)
+    findings += _not_completed(dict(infos), hist, "with no fault injected")
+    used = {a.worker for a in hist.attempts}
+    if len(env.pool.workers) > 1 and len(used) < 2:
+        findings.append(
+            f"all {len(jobs)} jobs ran on one worker of {len(env.pool.workers)}: "
+            "work is not distributed"
+        )
+    return judge(findings, f"{len(jobs)} jobs each executed once, spread over {len(used)} workers")
+
+
+def _makespan(env: Env, workers: int, count: int, work_s: float) -> tuple[float, list[str]]:
+    env.pool.ensure(workers)
+    jobs = [
+        env.submit(PROBE_DEFAULT, env.probe(PROBE_DEFAULT, sleep_s=work_s)) for _ in range(count)
+    ]
+    infos = env.drain(jobs, env.drain_deadline(count * work_s))
+    hist = env.history()
+    batch = [a for a in hist.attempts if a.job_id in set(jobs)]
+    ends = [a.ended_at for a in batch if a.ended_at is not None]
+    findings = _not_completed(dict(infos), hist, f"with {workers} worker(s)")
+    if not batch or not ends:
+        return float("inf"), [*findings, "no attempt of the batch finished"]
+    return max(ends) - min(a.started_at for a in batch), findings
+
+
+def throughput_scales(env: Env) -> Verdict:
+    """Two workers finish a batch of slow jobs at least 1.4 times faster than one."""
+    require_job_type(env, PROBE_DEFAULT)
+    per_worker = env.slots
+    cap = env.description.global_concurrency
+    if cap is not None and cap < 2 * per_worker:
+        return failed(
+            f"global cap {cap} < 2 workers x {per_worker} slots: a second worker "
+            "cannot add throughput"
+        )
+    count, work_s = 4 * per_worker, 0.3
+    one, findings = _makespan(env, 1, count, work_s)
+    two, more = _makespan(env, 2, count, work_s)
+    findings += more
+    speedup = one / two if two > 0 else 0.0
+    if speedup < MIN_SPEEDUP:
+        findings.append(
+            f"{count} jobs of {work_s:g} s took {one:.2f} s on 1 worker and "
+            f"{two:.2f} s on 2: speedup {speedup:.2f}x, expected >= {MIN_SPEEDUP}x"
+        )
+    return judge(
+        findings, f"{count} jobs: {one:.2f} s on 1 worker, {two:.2f} s on 2 ({speedup:.2f}x)"
+    )
+
+
+def graceful_shutdown(env: Env) -> Verdict:
+    """Check that a SIGTERMed worker finishes its job, an added one takes over, none is lost."""
+    require_job_type(env, PROBE_DEFAULT)
+    env.pool.ensure(2)
+    jobs = [
+        env.submit(PROBE_DEFAULT, env.probe(PROBE_DEFAULT, sleep_s=0.4))
+        for _ in range(4 * env.slots)
+    ]
+    seen = env.wait_history(lambda h: bool(h.attempts), env.drain_deadline())
+    if not seen.attempts:
+        return failed("no job started within the deadline")
+    named = seen.attempts[0].worker
+    victim = named if named in env.pool.workers else env.pool.workers[0]
+    env.note("fault.sigterm", victim)
+    env.pool.stop(victim, graceful=True)
+    env.pool.start(1)
+    infos = env.drain(jobs, env.drain_deadline(len(jobs) * 0.4))
+    hist = env.history()
+    findings = _not_completed(dict(infos), hist, "after a graceful worker stop")
+    on_victim = [a for a in hist.attempts if a.worker == victim]
+    findings += [
+        f"job {a.job_id} attempt {a.attempt}: {a.outcome or 'never ended'} on worker "
+        f"{victim} stopped gracefully, expected it to finish"
+        for a in on_victim
+        if a.outcome != "ok"
+    ]
+    runs = attempts_by_job(hist)
+    findings += [
+        f"job {j}: ran {len(g)} times across the shutdown"
+        for j, g in sorted(runs.items())
+        if len(g) > 1
+    ]
+    return judge(
+        findings,
+        f"worker {victim} stopped gracefully finishing {len(on_victim)} "
+        f"attempt(s); a new worker joined; all {len(jobs)} jobs completed once",
+    )
+
+
+def sigkill_recovery(env: Env) -> Verdict:
+    """Check that a SIGKILLed worker's in-flight jobs are recovered and completed by others."""
+    require_job_type(env, PROBE_LONG)
+    env.pool.ensure(2)
+    hold_s = 0.8
+    jobs = [
+        env.submit(PROBE_LONG, env.probe(PROBE_LONG, sleep_s=hold_s, sleep_attempts=[1]))
+        for _ in range(2 * env.slots)
+    ]
+    seen = env.wait_history(lambda h: len(h.attempts) >= 2, env.drain_deadline())
+    if not seen.attempts:
+        return failed("no job started within the deadline")
+    named = seen.attempts[0].worker
+    victim = named if named in env.pool.workers else env.pool.workers[0]
+    in_flight = sorted({a.job_id for a in seen.attempts if a.worker == victim})
+    env.note("fault.kill_worker", victim)
+    env.pool.kill(victim)
+    env.pool.ensure(2)
+    infos = env.drain(jobs, env.timing.lease_s * 3 + hold_s * len(jobs) + 5.0)
+    hist = env.history()
+    findings = _not_completed(
+        dict(infos), hist, f"(worker {victim} was SIGKILLed; lease {env.timing.lease_s:g} s)"
+    )
+    return judge(
+        findings,
+        f"worker {victim} killed with {len(in_flight)} job(s) in flight; "
+        f"all {len(jobs)} jobs completed",
+    )
+
+
+CHECKS = (
+    Check(
+        "scalability.no_double_execution",
+        "No job runs twice across workers",
+        no_double_execution,
+        requires=(Capability.MULTIPLE_WORKERS,),
+        workers=3,
+    ),
+    Check(
+        "scalability.throughput_scales",
+        "Throughput scales with workers",
+        throughput_scales,
+        requires=(Capability.MULTIPLE_WORKERS,),
+        workers=1,
+    ),
+    Check(
+        "scalability.graceful_shutdown",
+        "Workers leave and join without losing jobs",
+        graceful_shutdown,
+        requires=(Capability.GRACEFUL_SHUTDOWN,),
+    ),
+    Check(
+        "scalability.sigkill_recovery",
+        "A killed worker's jobs are recovered",
+        sigkill_recovery,
+        requires=(Capability.KILL_WORKER,),
+    ),
+)

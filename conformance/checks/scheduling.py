@@ -1,0 +1,295 @@
+"""Scheduling: ticks on time, no overlapping runs, one firing per tick, missed runs, delays.
+
+``on_time``, ``no_overlap`` and ``missed_run_policy`` judge one shared scheduler session: a
+quick entry and a slow entry (each run lasting 2.5 intervals) fire for a while; the scheduler is
+stopped for about three intervals and started again. Firings are grouped into ticks: starts
+closer than half an interval belong to one tick.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ..adapter import Capability, ScheduleEntry
+from ..checkers import cluster, intervals, overlaps, schedule_drift
+from ..env import Env
+from ..history import Attempt, History
+from ..probes import PROBE_DEFAULT, PROBE_SCHEDULED
+from .base import Check, Verdict, failed, judge, passed, require_job_type
+
+#: A tick may be this fraction of the interval away from its place in the schedule.
+TICK_TOLERANCE = 0.3
+
+
+@dataclass(frozen=True)
+class Session:
+    """What the shared scheduler session observed."""
+
+    interval_s: float
+    quick: str  # probe id of the quick entry
+    slow: str  # probe id of the slow entry
+    started: float
+    stopped: float
+    restarted: float
+    ended: float
+    history: History
+
+
+def _firings(hist: History, probe_id: str) -> list[Attempt]:
+    """First attempts of each job fired for ``probe_id``, by start time."""
+    firsts: dict[str, Attempt] = {}
+    for attempt in hist.attempts:
+        if attempt.probe_id == probe_id and attempt.job_id not in firsts:
+            firsts[attempt.job_id] = attempt
+    return sorted(firsts.values(), key=lambda a: a.started_at)
+
+
+def _session(env: Env) -> Session:
+    require_job_type(env, PROBE_SCHEDULED)
+    interval = env.description.job(PROBE_SCHEDULED).schedule_interval_s or (
+        env.timing.schedule_interval_s
+    )
+    quick_payload = env.probe(PROBE_SCHEDULED)
+    slow_payload = env.probe(PROBE_SCHEDULED, sleep_s=2.5 * interval)
+    base = f"{env.ledger.run_id}-{env.scope}"
+    entries = [
+        ScheduleEntry(
+            name=f"{base}-quick", job_type=PROBE_SCHEDULED, every_s=interval, payload=quick_payload
+        ),
+        ScheduleEntry(
+            name=f"{base}-slow", job_type=PROBE_SCHEDULED, every_s=interval, payload=slow_payload
+        ),
+    ]
+    started = time.time()
+    first = env.pool.start_scheduler(entries)
+    time.sleep(4.3 * interval)
+    env.pool.stop_scheduler(first)
+    stopped = time.time()
+    env.note("fault.scheduler_down", first)
+    time.sleep(2.9 * interval)
+    restarted = time.time()
+    second = env.pool.start_scheduler(entries)
+    time.sleep(0.6 * interval)
+    env.pool.stop_scheduler(second)
+    ended = time.time()
+    return Session(
+        interval_s=interval,
+        quick=str(quick_payload["probe_id"]),
+        slow=str(slow_payload["probe_id"]),
+        started=started,
+        stopped=stopped,
+        restarted=restarted,
+        ended=ended,
+        history=env.history(),
+    )
+
+
+def session(env: Env) -> Session:
+    """Return the shared scheduler session of this run."""
+    return env.shared("scheduling.session", _session)
+
+
+def on_time(env: Env) -> Verdict:
+    """Ticks come every interval, without cumulative drift."""
+    seen = session(env)
+    interval = seen.interval_s
+    starts = [
+        a.started_at for a in _firings(seen.history, seen.quick) if a.started_at <= seen.stopped
+    ]
+    ticks = [group[0] for group in cluster(starts, interval / 2)]
+    tolerance = TICK_TOLERANCE * interval
+    expected = int((seen.stopped - seen.started) / interval)
+    findings = []
+    if len(ticks) < max(expected - 1, 2):
+        findings.append(
+            f"{len(ticks)} ticks in {seen.stopped - seen.started:.2f} s, expected "
+            f"about {expected} at every {interval:g} s"
+        )
+    if ticks and ticks[0] > seen.started + interval + tolerance:
+        findings.append(
+            f"first tick {ticks[0] - seen.started:.2f} s after the scheduler "
+            f"started, expected within {interval:g} s"
+        )
+    for k, drift in enumerate(schedule_drift(ticks, interval)):
+        if abs(drift) > tolerance:
+            findings.append(
+                f"tick {k}: {drift:+.3f} s from its place in the schedule "
+                f"(every {interval:g} s, tolerance {tolerance:.2f} s)"
+            )
+    drifts = schedule_drift(ticks, interval)
+    worst = max((abs(d) for d in drifts), default=0.0)
+    return judge(findings, f"{len(ticks)} ticks every {interval:g} s, worst drift {worst:.3f} s")
+
+
+def no_overlap(env: Env) -> Verdict:
+    """Check that a tick is skipped while the entry's previous run still runs."""
+    policy = env.description.job(PROBE_SCHEDULED).overlap_policy
+    if policy == "allow":
+        return failed(f"{PROBE_SCHEDULED} declares overlap_policy 'allow': runs may overlap")
+    seen = session(env)
+    runs = _firings(seen.history, seen.slow)
+    attempts = [a for a in seen.history.attempts if a.probe_id == seen.slow]
+    pairs = overlaps(intervals(attempts), now=time.time())
+    findings = [
+        f"{a.label} and {b.label} of one schedule entry ran at the same time" for a, b in pairs
+    ]
+    if len(runs) < 2:
+        findings.append(
+            f"only {len(runs)} run(s) of the slow entry fired; overlap prevention was not exercised"
+        )
+    return judge(
+        findings,
+        f"{len(runs)} runs of a job lasting 2.5 intervals, none overlapping (policy {policy})",
+    )
+
+
+def catch_up_runs(
+    firings: list[float], grid: list[float], interval_s: float, start: float, end: float
+) -> list[float]:
+    """Return the firings in ``[start, end]`` that are not regular ticks of ``grid``.
+
+    A firing within a quarter interval of a grid point is that point's regular tick (the first
+    one only: a second firing at the same point is extra). ``grid`` holds the implementation's
+    regular tick times, extended from the ticks it fired before the outage.
+    """
+    tolerance = interval_s / 4
+    taken: set[int] = set()
+    extra = []
+    for at in sorted(f for f in firings if start <= f <= end):
+        nearest = min(range(len(grid)), key=lambda i: abs(grid[i] - at), default=None)
+        if nearest is not None and abs(grid[nearest] - at) <= tolerance and nearest not in taken:
+            taken.add(nearest)
+        else:
+            extra.append(at)
+    return extra
+
+
+def missed_run_policy(env: Env) -> Verdict:
+    """Check that ticks missed while no scheduler ran are handled as the policy says."""
+    policy = env.description.job(PROBE_SCHEDULED).missed_run_policy
+    if policy not in ("skip", "run_once", "run_all"):
+        return failed(f"{PROBE_SCHEDULED} declares missed_run_policy {policy!r}")
+    seen = session(env)
+    interval = seen.interval_s
+    starts = [a.started_at for a in _firings(seen.history, seen.quick)]
+    before = [group[0] for group in cluster([t for t in starts if t <= seen.stopped], interval / 2)]
+    if not before:
+        return failed("the scheduler fired nothing before the outage; nothing to catch up")
+    last = before[-1]
+    steps = int((seen.ended - last) / interval) + 2
+    grid = [last + k * interval for k in range(1, steps)]
+    window_end = seen.restarted + 0.5 * interval
+    extra = catch_up_runs(starts, grid, interval, seen.restarted - 0.05, window_end)
+    missed = int((seen.restarted - seen.stopped) / interval)
+    expected = {"skip": (0, 0), "run_once": (1, 1), "run_all": (missed - 1, missed + 1)}[policy]
+    count = len(extra)
+    outage = seen.restarted - seen.stopped
+    if not expected[0] <= count <= expected[1]:
+        return failed(
+            f"{count} catch-up run(s) right after a {outage:.2f} s outage (~{missed} ticks "
+            f"missed, regular ticks excluded); policy {policy!r} expects "
+            f"{expected[0]}..{expected[1]}"
+        )
+    return passed(
+        f"{count} catch-up run(s) after a {outage:.2f} s outage (~{missed} ticks "
+        f"missed): policy {policy!r}"
+    )
+
+
+def single_fire(env: Env) -> Verdict:
+    """Two scheduler instances fire each tick once between them."""
+    require_job_type(env, PROBE_SCHEDULED)
+    interval = env.description.job(PROBE_SCHEDULED).schedule_interval_s or (
+        env.timing.schedule_interval_s
+    )
+    payload = env.probe(PROBE_SCHEDULED)
+    entry = ScheduleEntry(
+        name=f"{env.ledger.run_id}-{env.scope}",
+        job_type=PROBE_SCHEDULED,
+        every_s=interval,
+        payload=payload,
+    )
+    a = env.pool.start_scheduler([entry])
+    b = env.pool.start_scheduler([entry])
+    time.sleep(3.3 * interval)
+    env.pool.stop_scheduler(a)
+    env.pool.stop_scheduler(b)
+    starts = [x.started_at for x in _firings(env.history(), str(payload["probe_id"]))]
+    ticks = cluster(starts, interval / 2)
+    findings = [
+        f"tick at +{group[0] - starts[0]:.2f} s fired {len(group)} times with two "
+        "schedulers, expected once"
+        for group in ticks
+        if len(group) > 1
+    ]
+    if len(ticks) < 2:
+        findings.append(f"only {len(ticks)} tick(s) fired in {3.3 * interval:.1f} s")
+    return judge(findings, f"{len(ticks)} ticks, each fired once by two scheduler instances")
+
+
+def delayed_not_early(env: Env) -> Verdict:
+    """Check that a delayed job never starts before its delay, and starts soon after it."""
+    require_job_type(env, PROBE_DEFAULT)
+    delays = (0.3, 0.6, 0.9)
+    jobs = {env.submit(PROBE_DEFAULT, env.probe(PROBE_DEFAULT), delay_s=d): d for d in delays}
+    infos = env.drain(jobs, env.drain_deadline(max(delays)))
+    hist = env.history()
+    submitted = {s.job_id: s.at for s in hist.submissions}
+    findings = []
+    for job_id, delay in jobs.items():
+        runs = [a for a in hist.attempts if a.job_id == job_id]
+        if not runs:
+            findings.append(
+                f"job {job_id}: delayed {delay:g} s, never started ({infos[job_id].status.value})"
+            )
+            continue
+        waited = runs[0].started_at - submitted[job_id]
+        if waited < delay - 0.005:
+            findings.append(
+                f"job {job_id}: started {waited:.3f} s after submission, delay {delay:g} s (early)"
+            )
+        elif waited > delay + 1.0:
+            findings.append(
+                f"job {job_id}: started {waited:.3f} s after submission, delay "
+                f"{delay:g} s (more than 1 s late)"
+            )
+    return judge(
+        findings,
+        f"{len(jobs)} delayed jobs started after their delays "
+        f"({', '.join(f'{d:g}' for d in delays)} s), none early",
+    )
+
+
+CHECKS = (
+    Check(
+        "scheduling.on_time",
+        "Ticks fire on time without drift",
+        on_time,
+        requires=(Capability.SCHEDULER,),
+    ),
+    Check(
+        "scheduling.no_overlap",
+        "A scheduled job never overlaps its previous run",
+        no_overlap,
+        requires=(Capability.SCHEDULER,),
+    ),
+    Check(
+        "scheduling.single_fire",
+        "One firing per tick with two schedulers",
+        single_fire,
+        requires=(Capability.SCHEDULER, Capability.MULTI_SCHEDULER),
+    ),
+    Check(
+        "scheduling.missed_run_policy",
+        "Missed runs follow the declared policy",
+        missed_run_policy,
+        requires=(Capability.SCHEDULER, Capability.MISSED_RUN_POLICY),
+    ),
+    Check(
+        "scheduling.delayed_not_early",
+        "Delayed jobs never start early",
+        delayed_not_early,
+        requires=(Capability.DELAYED_JOBS,),
+    ),
+)

@@ -1,0 +1,301 @@
+"""The runner: one conformance run of one implementation, from set-up to :class:`RunResults`.
+
+For each check the runner resets the implementation, provides the workers the check needs and
+runs it under a time budget; the check itself goes through workload -> fault -> heal -> settle ->
+drain -> check. The runner owns isolation: outcomes are classified so that the kit's own
+failures (ledger, adapter import, set-up) are *inconclusive*, never a pass, and the
+implementation's failures (exceptions, hangs, wrong answers) are *fail* with evidence.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from jobforge.rubric.model import load_rubric
+from jobforge.rubric.outcomes import CheckOutcome, Outcome
+from jobforge.rubric.results import SCHEMA_VERSION, Implementation, RunResults
+
+from jobforge.errors import ConformanceError
+
+from .adapter import Adapter, Capability, Description, RunContext
+from .checks import Check, all_checks
+from .checks.base import Verdict, failed, inconclusive, unsupported
+from .checks.testing import run_suite
+from .env import Env, Guarded, ImplementationFault, Unsupported, WorkerPool
+from .history import LEDGER_ENV, RUN_ID_ENV, Ledger
+from .profiles import Profile, get_profile
+
+
+class Observer(Protocol):
+    """Hears about a run's progress (the CLI draws progress bars from it)."""
+
+    def run_started(self, checks: Sequence[Check]) -> None:
+        """Hear that the run is about to run ``checks`` in this order."""
+
+    def check_finished(self, check: Check, outcome: CheckOutcome) -> None:
+        """Hear that one check finished."""
+
+
+class _Silent:
+    def run_started(self, checks: Sequence[Check]) -> None:
+        pass
+
+    def check_finished(self, check: Check, outcome: CheckOutcome) -> None:
+        pass
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _verdict_of(check: Check, env: Env) -> Verdict:
+    try:
+        return check.run(env)
+    except Unsupported as exc:
+        return unsupported(str(exc))
+    except ImplementationFault as exc:
+        return failed(str(exc))
+    except ConformanceError as exc:
+        return inconclusive(f"the kit's infrastructure failed: {exc}")
+    except Exception as exc:
+        return inconclusive(f"internal error in the kit: {type(exc).__name__}: {exc}")
+
+
+def _run_with_budget(check: Check, env: Env) -> Verdict:
+    box: list[Verdict] = []
+    thread = threading.Thread(
+        target=lambda: box.append(_verdict_of(check, env)),
+        name=f"jobforge-check-{check.check_id}",
+        daemon=True,
+    )
+    thread.start()
+    thread.join(check.budget_s)
+    if thread.is_alive() or not box:
+        return failed(
+            f"the check did not finish within {check.budget_s:g} s: an adapter call or a job "
+            "hung (every wait of the kit has a deadline)"
+        )
+    return box[0]
+
+
+def _all(checks: Sequence[Check], outcome: Outcome, why: str) -> tuple[CheckOutcome, ...]:
+    return tuple(
+        CheckOutcome(check_id=c.check_id, outcome=outcome, evidence=(why,)) for c in checks
+    )
+
+
+class Runner:
+    """Runs checks against one adapter; build one per run."""
+
+    def __init__(
+        self,
+        adapter: Adapter,
+        *,
+        profile: Profile | str = "ci",
+        checks: Sequence[Check] | None = None,
+        workdir: Path | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        """Prepare a run of ``checks`` (every check by default) at ``profile``."""
+        self.adapter = Guarded(adapter)
+        self.profile = get_profile(profile) if isinstance(profile, str) else profile
+        self.checks = tuple(checks) if checks is not None else all_checks()
+        self.workdir = workdir
+        self.observer: Observer = observer or _Silent()
+        self.run_id = f"run-{uuid.uuid4().hex[:12]}"
+
+    def run(self) -> RunResults:
+        """Run every check and return the results (never raises for the implementation's sake)."""
+        started_at = datetime.now(UTC)
+        clock = time.monotonic()
+        notes: list[str] = []
+        self.observer.run_started(self.checks)
+        own_dir = self.workdir is None
+        workdir = Path(tempfile.mkdtemp(prefix="jobforge-run-")) if own_dir else self.workdir
+        assert workdir is not None
+        description: Description | None = None
+        outcomes: tuple[CheckOutcome, ...] = ()
+        durations: dict[str, float] = {}
+        try:
+            description = self._describe()
+            ledger = self._open_ledger(workdir)
+            outcomes, durations = self._run_checks(description, ledger, workdir, notes)
+        except ConformanceError as exc:
+            notes.append(f"inconclusive: {exc}")
+            outcomes = _all(self.checks, Outcome.INCONCLUSIVE, str(exc))
+            for check in self.checks:
+                self.observer.check_finished(check, outcomes[self.checks.index(check)])
+        finally:
+            if own_dir:
+                shutil.rmtree(workdir, ignore_errors=True)
+        return RunResults(
+            schema_version=SCHEMA_VERSION,
+            rubric_version=load_rubric().version,
+            implementation=Implementation(
+                name=description.name if description else "unknown",
+                version=description.version if description else "unknown",
+                backend=description.backend if description else "unknown",
+            ),
+            profile=self.profile.name,
+            started_at=started_at,
+            duration_s=round(time.monotonic() - clock, 3),
+            dimension_durations_s=durations,
+            outcomes=outcomes,
+            notes=tuple(notes),
+        )
+
+    # -- phases --------------------------------------------------------------------------------
+
+    def _describe(self) -> Description:
+        try:
+            description = self.adapter.call("describe")
+        except ImplementationFault as exc:
+            raise ConformanceError(f"the adapter cannot describe itself: {exc}") from exc
+        if not isinstance(description, Description):
+            raise ConformanceError(
+                f"adapter.describe() returned {type(description).__name__}, expected a "
+                "jobforge.conformance.adapter.Description"
+            )
+        return description
+
+    def _open_ledger(self, workdir: Path) -> Ledger:
+        ledger = Ledger(workdir / "ledger.db", run_id=self.run_id)
+        ledger.initialize()
+        ledger.record_event(scope="run", kind="phase.start", subject=self.profile.name)
+        if not ledger.read("run").events:
+            raise ConformanceError(f"the history ledger {ledger.path} did not keep a record")
+        return ledger
+
+    def _run_checks(
+        self, description: Description, ledger: Ledger, workdir: Path, notes: list[str]
+    ) -> tuple[tuple[CheckOutcome, ...], dict[str, float]]:
+        context = RunContext(
+            ledger_path=ledger.path, workdir=workdir, timing=self.profile.timing, run_id=self.run_id
+        )
+        variables = {LEDGER_ENV: str(ledger.path), RUN_ID_ENV: self.run_id}
+        outcomes: list[CheckOutcome] = []
+        durations: dict[str, float] = {}
+        shared: dict[str, object] = {}
+        pool = WorkerPool(self.adapter)
+        with _environment(variables):
+            try:
+                self.adapter.call("setup", context)
+            except ImplementationFault as exc:
+                raise ConformanceError(
+                    f"adapter.setup() failed, nothing was scored: {exc}"
+                ) from exc
+            try:
+                self._start_suite(description, shared)
+                for check in self.checks:
+                    outcome = self._one(check, description, ledger, pool, shared)
+                    outcomes.append(outcome)
+                    durations[check.dimension] = round(
+                        durations.get(check.dimension, 0.0) + outcome.duration_s, 3
+                    )
+                    self.observer.check_finished(check, outcome)
+            finally:
+                try:
+                    pool.stop_schedulers()
+                    self.adapter.call("teardown")
+                except ImplementationFault as exc:
+                    notes.append(f"teardown failed: {exc}")
+        return tuple(outcomes), durations
+
+    def _start_suite(self, description: Description, shared: dict[str, object]) -> None:
+        """Start the own test suite in the background when a testing check will need it."""
+        wanted = any(c.dimension == "testing" for c in self.checks)
+        if not (
+            wanted
+            and self.profile.parallel_suite
+            and description.test_command
+            and Capability.OWN_TESTS in description.capabilities
+        ):
+            return
+        future: Future[object] = Future()
+        command, cwd = tuple(description.test_command), description.test_cwd
+
+        def work() -> None:
+            try:
+                future.set_result(run_suite(command, cwd, 600.0))
+            except BaseException as exc:  # handed to the check that waits for it
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="jobforge-own-suite", daemon=True).start()
+        shared["testing.suite"] = future
+
+    def _one(
+        self,
+        check: Check,
+        description: Description,
+        ledger: Ledger,
+        pool: WorkerPool,
+        shared: dict[str, object],
+    ) -> CheckOutcome:
+        clock = time.monotonic()
+        missing = [c.value for c in check.requires if c not in description.capabilities]
+        if missing:
+            verdict = unsupported(f"capability not declared: {', '.join(missing)}")
+        else:
+            try:
+                self.adapter.call("reset")
+                pool.stop_schedulers()
+                pool.ensure(check.workers)
+                ledger.record_event(scope=check.check_id, kind="phase.workload")
+            except ImplementationFault as exc:
+                verdict = failed(f"could not prepare the implementation for the check: {exc}")
+            except ConformanceError as exc:
+                verdict = inconclusive(f"the kit's infrastructure failed: {exc}")
+            else:
+                env = Env(
+                    adapter=self.adapter,
+                    ledger=ledger,
+                    description=description,
+                    timing=self.profile.timing,
+                    pool=pool,
+                    scope=check.check_id,
+                    shared_cache=shared,
+                    sizes=self.profile.sizes,
+                )
+                verdict = _run_with_budget(check, env)
+                try:
+                    pool.stop_schedulers()
+                except ImplementationFault as exc:
+                    verdict = Verdict(verdict.outcome, (*verdict.evidence, f"cleanup: {exc}"))
+        return CheckOutcome(
+            check_id=check.check_id,
+            outcome=verdict.outcome,
+            evidence=verdict.evidence,
+            duration_s=round(time.monotonic() - clock, 3),
+        )
+
+
+def run(
+    adapter: Adapter,
+    *,
+    profile: Profile | str = "ci",
+    checks: Sequence[Check] | None = None,
+    observer: Observer | None = None,
+) -> RunResults:
+    """Score ``adapter``: run ``checks`` (all by default) at ``profile`` and return the results."""
+    return Runner(adapter, profile=profile, checks=checks, observer=observer).run()
