@@ -165,10 +165,10 @@ class ReferenceAdapter:
         with self._lock:
             workers = list(self._workers.values())
             self._workers.clear()
-        for worker in workers:
-            worker.stop()
         if self._system is not None:
-            self._system.abandon_all()
+            self._system.abandon_all()  # job bodies stop at their next call into the context
+        for worker in workers:
+            worker.kill()  # the run is over: nothing in flight is worth finishing
         for worker in workers:
             worker.join(STOP_TIMEOUT_S)
         if self._system is not None:
