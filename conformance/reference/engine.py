@@ -237,7 +237,7 @@ class JobSystem:
     def execute(self, claim: Claim, worker_id: str, killed: Callable[[], bool]) -> None:
         """Run one claimed attempt to its end and settle it (unless the worker was killed)."""
         with self._live_lock:
-            control = AttemptControl()
+            control = AttemptControl(killed)
             self._live.add(control)
         try:
             self._execute(claim, worker_id, killed, control)
