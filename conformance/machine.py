@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -72,7 +72,6 @@ def machine_for(factory: Callable[[], Adapter], timing: Timing = MACHINE_TIMING)
 
     class ConformanceMachine(RuleBasedStateMachine):
         jobs = Bundle("jobs")
-        _factory: ClassVar[Callable[[], Adapter]] = staticmethod(factory)  # type: ignore[assignment]
 
         def __init__(self) -> None:
             super().__init__()
@@ -82,7 +81,7 @@ def machine_for(factory: Callable[[], Adapter], timing: Timing = MACHINE_TIMING)
             self.saved = {name: os.environ.get(name) for name in (LEDGER_ENV, RUN_ID_ENV)}
             os.environ[LEDGER_ENV] = str(self.ledger.path)
             os.environ[RUN_ID_ENV] = self.ledger.run_id
-            self.raw = self._factory()
+            self.raw = factory()
             self.adapter = Guarded(self.raw)
             self.adapter.call(
                 "setup",
