@@ -132,8 +132,11 @@ class Runner:
         notes: list[str] = []
         self.observer.run_started(self.checks)
         own_dir = self.workdir is None
-        workdir = Path(tempfile.mkdtemp(prefix="jobforge-run-")) if own_dir else self.workdir
-        assert workdir is not None
+        workdir = (
+            self.workdir
+            if self.workdir is not None
+            else Path(tempfile.mkdtemp(prefix="jobforge-run-"))
+        )
         description: Description | None = None
         outcomes: tuple[CheckOutcome, ...] = ()
         durations: dict[str, float] = {}
@@ -144,8 +147,8 @@ class Runner:
         except ConformanceError as exc:
             notes.append(f"inconclusive: {exc}")
             outcomes = _all(self.checks, Outcome.INCONCLUSIVE, str(exc))
-            for check in self.checks:
-                self.observer.check_finished(check, outcomes[self.checks.index(check)])
+            for check, outcome in zip(self.checks, outcomes, strict=True):
+                self.observer.check_finished(check, outcome)
         finally:
             if own_dir:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -288,6 +291,23 @@ class Runner:
             evidence=verdict.evidence,
             duration_s=round(time.monotonic() - clock, 3),
         )
+
+
+def inconclusive_results(
+    reason: str, profile: str, checks: Sequence[Check] | None = None
+) -> RunResults:
+    """Return the results of a run that could not start: every check inconclusive."""
+    chosen = tuple(checks) if checks is not None else all_checks()
+    return RunResults(
+        schema_version=SCHEMA_VERSION,
+        rubric_version=load_rubric().version,
+        implementation=Implementation(name="unknown", version="unknown", backend="unknown"),
+        profile=profile,
+        started_at=datetime.now(UTC),
+        duration_s=0.0,
+        outcomes=_all(chosen, Outcome.INCONCLUSIVE, reason),
+        notes=(f"inconclusive: {reason}",),
+    )
 
 
 def run(

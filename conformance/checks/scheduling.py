@@ -178,7 +178,8 @@ def missed_run_policy(env: Env) -> Verdict:
         return failed("the scheduler fired nothing before the outage; nothing to catch up")
     last = before[-1]
     steps = int((seen.ended - last) / interval) + 2
-    grid = [last + k * interval for k in range(1, steps)]
+    # Regular ticks can only come from a running scheduler: grid points after the restart.
+    grid = [at for at in (last + k * interval for k in range(1, steps)) if at >= seen.restarted]
     window_end = seen.restarted + 0.5 * interval
     extra = catch_up_runs(starts, grid, interval, seen.restarted - 0.05, window_end)
     missed = int((seen.restarted - seen.stopped) / interval)
