@@ -144,6 +144,8 @@ class Runner:
             description = self._describe()
             ledger = self._open_ledger(workdir)
             outcomes, durations = self._run_checks(description, ledger, workdir, notes)
+            if self.profile.campaign_examples:
+                outcomes = self._campaign(outcomes, notes)
         except ConformanceError as exc:
             notes.append(f"inconclusive: {exc}")
             outcomes = _all(self.checks, Outcome.INCONCLUSIVE, str(exc))
@@ -224,6 +226,34 @@ class Runner:
                 except ImplementationFault as exc:
                     notes.append(f"teardown failed: {exc}")
         return tuple(outcomes), durations
+
+    def _campaign(
+        self, outcomes: tuple[CheckOutcome, ...], notes: list[str]
+    ) -> tuple[CheckOutcome, ...]:
+        """Run the random fault campaign; turn passes it refutes into fails with its evidence."""
+        from .machine import FINDING_CHECKS, campaign
+
+        raw = self.adapter.raw
+        try:
+            findings = campaign(lambda: raw, max_examples=self.profile.campaign_examples)
+        except (ImplementationFault, ConformanceError) as exc:
+            notes.append(f"the fault campaign stopped early, nothing concluded from it: {exc}")
+            return outcomes
+        notes.append(
+            f"fault campaign: {self.profile.campaign_examples} random examples, "
+            f"{len(findings)} broken invariant(s)"
+        )
+        refuted: dict[str, list[str]] = {}
+        for finding in findings:
+            refuted.setdefault(FINDING_CHECKS[finding.kind], []).append(
+                f"fault campaign: {finding.text}"
+            )
+        return tuple(
+            o.model_copy(update={"outcome": Outcome.FAIL, "evidence": (*o.evidence, *extra)})
+            if (extra := refuted.get(o.check_id)) and o.outcome is Outcome.PASS
+            else o
+            for o in outcomes
+        )
 
     def _start_suite(self, description: Description, shared: dict[str, object]) -> None:
         """Start the own test suite in the background when a testing check will need it."""
