@@ -44,10 +44,9 @@ SELFTESTS_DIR = Path(__file__).resolve().parent / "selftests"
 #: The only selftest the ``no_tests`` flaw keeps: it checks the catalogue and runs no job.
 CATALOGUE_ONLY = "catalogue"
 
-#: Everything the reference declares (its store restarts in place: see :meth:`restart_broker`).
-CAPABILITIES: frozenset[Capability] = frozenset(Capability)
-#: A store restart's outage, as a fraction of the lease (so no lease expires during it).
-OUTAGE_LEASE_FRACTION = 0.25
+#: Everything the reference declares, except broker_restart: an in-process store has no broker
+#: to restart (the kit's own tests use it as the example of an undeclared capability).
+CAPABILITIES: frozenset[Capability] = frozenset(Capability) - {Capability.BROKER_RESTART}
 
 #: Bounded waits at stop and teardown.
 STOP_TIMEOUT_S = 5.0
@@ -249,15 +248,6 @@ class ReferenceAdapter:
     def replay(self, job_id: str) -> str:
         """Re-enqueue a dead job; return the new job's id."""
         return self.system.replay(job_id)
-
-    def restart_broker(self) -> None:
-        """Restart the store: a short outage, after which every job is still there.
-
-        The optional broker-control extension of the kit (``broker_restart``). While the store
-        is down, workers claim nothing; submissions and acks wait for it to come back.
-        """
-        self.system.link.restart(self._timing.lease_s * OUTAGE_LEASE_FRACTION)
-        self.system.log.emit("store_restarted", restarts=self.system.link.restarts)
 
     # -- observability -------------------------------------------------------------------------
 

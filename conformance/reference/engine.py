@@ -28,7 +28,6 @@ from .deadletter import DeadLetterQueue
 from .hooks import JobHooks, NoHooks
 from .idempotency import EffectGuard, IdempotencyIndex
 from .limits import Limits, UniqueIndex
-from .link import StoreLink, StoreUnavailable
 from .observability import AlertSink, LogSink, Metrics
 from .payloads import canonical, validate_payload
 from .queue import JobStore
@@ -67,7 +66,6 @@ class JobSystem:
             retry_permanent=self.behaviour.retry_permanent,
             apply_backoff=self.behaviour.apply_backoff,
         )
-        self.link = StoreLink()
         self.limits = Limits(global_cap=global_cap, enforce_caps=self.behaviour.enforce_caps)
         self.store = JobStore(self.limits)
         self.dead = DeadLetterQueue(keep=self.behaviour.keep_dead_letters)
@@ -131,7 +129,6 @@ class JobSystem:
         body = validate_payload(payload)
         if delay_s < 0:
             raise UsageError(f"delay_s is {delay_s!r}; pass 0 or a positive number of seconds")
-        self.link.wait_up(f"submit a {job_type} job")
         with self._state_lock:
             return self._enqueue(
                 spec,
@@ -202,8 +199,6 @@ class JobSystem:
 
     def claim(self, worker_id: str) -> Claim | None:
         """Recover expired leases, then lease the best claimable job to ``worker_id``."""
-        if not self.link.up:
-            return None  # the store is restarting: nothing to claim until it is back
         if self.behaviour.recover_expired_leases:
             self.recover_expired_leases()
         with self._state_lock:
@@ -273,9 +268,8 @@ class JobSystem:
         supervision = Supervision(
             timeout_s=claim.job.spec.timeout_s if self.behaviour.enforce_timeouts else None,
             lease_s=self.lease_s,
-            renew=lambda: (
-                not self.link.up
-                or self.store.renew(claim.job.job_id, worker_id, claim.attempt, self.lease_s)
+            renew=lambda: self.store.renew(
+                claim.job.job_id, worker_id, claim.attempt, self.lease_s
             ),
             killed=killed,
         )
@@ -288,13 +282,6 @@ class JobSystem:
         )
         if result is None:
             return  # killed: no ack, no more code for this job; the lease will expire
-        try:
-            self.link.wait_up(f"settle job {claim.job.job_id} attempt {claim.attempt}")
-        except StoreUnavailable as error:
-            # Like a worker that cannot reach its broker to ack: the lease will expire and the
-            # job is redelivered.
-            self.report_error(worker_id, error)
-            return
         with self._state_lock:
             if control.reason is Abandon.RESET:
                 return  # the system was reset under this attempt: it no longer exists

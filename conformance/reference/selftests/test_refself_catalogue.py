@@ -19,9 +19,10 @@ def test_catalogue_lists_every_probe_type_with_the_kit_policies() -> None:
     assert default.timeout_s == Timing().timeout_s
 
 
-def test_catalogue_declares_every_capability_on_an_in_process_store() -> None:
+def test_catalogue_declares_capabilities_but_no_real_broker() -> None:
     description = ReferenceAdapter().describe()
-    assert description.capabilities == frozenset(Capability)
+    assert Capability.RETRIES in description.capabilities
+    assert Capability.BROKER_RESTART not in description.capabilities
     assert description.real_broker is False
     assert description.backend == "in-process"
 
