@@ -19,7 +19,6 @@ from ..adapter import (
     DeadLetter,
     JobInfo,
     JobSpec,
-    JobStatus,
     JSONObject,
 )
 from .config import Behaviour
@@ -33,6 +32,7 @@ from .payloads import canonical, validate_payload
 from .queue import JobStore
 from .records import TERMINAL, AttemptResult, Claim, ErrorKind, JobRecord
 from .retry import ByType, Classifier, RetryPolicy
+from .settle import Settler
 from .timeouts import Supervision, run_attempt
 
 #: A job body: takes the payload and the attempt's context; raises to fail the attempt.
@@ -75,6 +75,17 @@ class JobSystem:
         self.metrics = Metrics()
         self.log = LogSink()
         self.alerts = AlertSink()
+        self._settler = Settler(
+            store=self.store,
+            policy=self._policy,
+            behaviour=self.behaviour,
+            metrics=self.metrics,
+            log=self.log,
+            alerts=self.alerts,
+            dead=self.dead,
+            unique=self.unique,
+            hooks=self.hooks,
+        )
         self._prefix = uuid.uuid4().hex[:6]
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
@@ -294,149 +305,7 @@ class JobSystem:
     ) -> bool:
         """Record how an attempt ended; False when the job is no longer this attempt's."""
         with self._state_lock:
-            return self._settle_locked(claim, worker_id, result, expired_only=expired_only)
-
-    def _settle_locked(
-        self, claim: Claim, worker_id: str, result: AttemptResult, *, expired_only: bool
-    ) -> bool:
-        job = claim.job
-        held = self.store.held_by(worker_id, claim.attempt)
-        now = time.monotonic()
-
-        def guard(record: JobRecord) -> bool:
-            if not held(record):
-                return False
-            return not expired_only or (record.lease_until is not None and record.lease_until < now)
-
-        if result.ok:
-            done = self.store.update(
-                job.job_id,
-                guard,
-                status=JobStatus.COMPLETED,
-                finished_at=time.time(),
-                lease_until=None,
-                worker_id=None,
-                error=None,
-                error_kind=None,
-            )
-            if done is None:
-                return False
-            self.metrics.inc("jobs_completed_total")
-            self.log.emit(
-                "completed",
-                job_id=job.job_id,
-                job_type=job.job_type,
-                attempt=claim.attempt,
-                duration_s=result.duration_s,
-                worker=worker_id,
-            )
-            self._finished(done)
-            return True
-        kind = result.kind or ErrorKind.TRANSIENT
-        decision = self._policy.decide(job.spec, claim.attempt, kind)
-        if decision.retry:
-            done = self.store.update(
-                job.job_id,
-                guard,
-                status=JobStatus.RETRYING,
-                ready_at=time.monotonic() + decision.delay_s,
-                lease_until=None,
-                worker_id=None,
-                error=result.error,
-                error_kind=kind,
-            )
-        else:
-            done = self.store.update(
-                job.job_id,
-                guard,
-                status=JobStatus.DEAD,
-                finished_at=time.time(),
-                lease_until=None,
-                worker_id=None,
-                error=result.error,
-                error_kind=kind,
-            )
-        if done is None:
-            return False
-        failure_counter = (
-            "jobs_completed_total"
-            if decision.retry and self.behaviour.count_retries_as_completed
-            else "jobs_failed_total"
-        )
-        self.metrics.inc(failure_counter)
-        self.log.emit(
-            "timeout" if kind is ErrorKind.TIMEOUT else "failed",
-            job_id=job.job_id,
-            job_type=job.job_type,
-            attempt=claim.attempt,
-            duration_s=result.duration_s,
-            level="warning",
-            error=result.error,
-            error_kind=str(kind),
-            worker=worker_id,
-        )
-        if kind is ErrorKind.TIMEOUT:
-            self.hooks.failure_handled("timeout", job_type=job.job_type)
-        if decision.retry:
-            self.hooks.failure_handled("retry", job_type=job.job_type)
-            self.metrics.inc("jobs_retried_total")
-            self.log.emit(
-                "retrying",
-                job_id=job.job_id,
-                job_type=job.job_type,
-                attempt=claim.attempt,
-                delay_s=round(decision.delay_s, 6),
-            )
-        else:
-            if not self._policy.retryable(kind):
-                self.hooks.failure_handled("discard", job_type=job.job_type)
-            self._dead(done, kind)
-        return True
-
-    def _dead(self, job: JobRecord, kind: ErrorKind) -> None:
-        self.metrics.inc("jobs_dead_total")
-        if self.behaviour.keep_dead_letters:
-            self.hooks.failure_handled("dead_letter", job_type=job.job_type)
-        error = job.error or "unknown error"
-        self.dead.add(
-            DeadLetter(
-                job_id=job.job_id,
-                job_type=job.job_type,
-                payload=dict(job.payload),
-                attempts=job.attempts,
-                error=error,
-                error_kind=str(kind),
-                failed_at=job.finished_at or time.time(),
-            )
-        )
-        self.log.emit(
-            "dead",
-            job_id=job.job_id,
-            job_type=job.job_type,
-            attempt=job.attempts,
-            level="error",
-            error=error,
-            error_kind=str(kind),
-        )
-        self.alerts.fire(
-            "dead_letter",
-            job_id=job.job_id,
-            job_type=job.job_type,
-            message=f"job {job.job_id} ({job.job_type}) is dead after {job.attempts} "
-            f"attempt(s): {error}",
-        )
-        if kind is ErrorKind.CONFIGURATION:
-            self.alerts.fire(
-                "configuration",
-                job_id=job.job_id,
-                job_type=job.job_type,
-                message=f"job {job.job_id} hit a configuration error: {error}",
-            )
-        self._finished(job)
-
-    def _finished(self, job: JobRecord) -> None:
-        if job.unique_key is not None:
-            self.unique.release(job.job_type, job.unique_key, job.job_id)
+            return self._settler.settle(claim, worker_id, result, expired_only=expired_only)
 
     # -- services for running attempts (JobServices) ------------------------------------------
 
