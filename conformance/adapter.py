@@ -106,7 +106,7 @@ class JobSpec:
     backoff_delays_s: tuple[float, ...] = ()  # delay before retry i is delays[min(i, len-1)]
     timeout_s: float | None = None  # per-attempt time limit; None declares no timeout
     concurrency_limit: int | None = None  # most attempts of this type running at once
-    rate_limit_per_s: float | None = None  # most starts of this type per second
+    rate_limit_per_s: float | None = None  # most starts of this type in any one-second window
     unique: bool = False  # at most one job of this type with the same unique key at a time
     priority: int = 0  # higher runs first under backlog
     schedule_interval_s: float | None = None  # for scheduled job types at the run's scale
@@ -212,6 +212,10 @@ class ProbeContext(Protocol):
     def load_checkpoint(self) -> JSONObject | None:
         """Return the last saved checkpoint of this job, or None."""
 
+    # Optional: a context may also offer ``should_stop() -> bool``; a probe polls it while it
+    # works and stops (raising ProbeInterrupted) when it returns True. In-process
+    # implementations that cannot interrupt a thread use it to enforce timeouts.
+
 
 @runtime_checkable
 class Adapter(Protocol):
@@ -234,7 +238,12 @@ class Adapter(Protocol):
         """Stop every worker and scheduler still running and release resources."""
 
     def start_workers(self, count: int) -> list[str]:
-        """Start ``count`` workers (processes where the framework uses them); return their ids."""
+        """Start ``count`` workers (processes where the framework uses them); return their ids.
+
+        Probes should record these ids as their worker (``run_probe(worker=...)`` or the
+        ``JOBFORGE_WORKER_ID`` environment variable of the worker process) so the kit can kill
+        the very worker that runs a given job.
+        """
 
     def stop_worker(self, worker: str, *, graceful: bool = True) -> None:
         """Stop one worker: gracefully (SIGTERM, finish the current job) or at once."""
@@ -267,6 +276,11 @@ class Adapter(Protocol):
 
         Names: jobs_enqueued_total, jobs_started_total, jobs_completed_total, jobs_failed_total,
         jobs_retried_total, jobs_dead_total, queue_depth, dlq_size.
+
+        The kit compares them with its ledger: enqueued counts accepted jobs, started counts
+        attempts, completed counts successful attempts, failed counts failed attempts (any
+        error or timeout), retried counts retries scheduled, dead counts jobs that went DEAD;
+        queue_depth is jobs waiting to run and dlq_size the dead-letter queue's length.
         """
 
     def health(self) -> Mapping[str, JSONValue]:

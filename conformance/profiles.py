@@ -23,6 +23,7 @@ class Profile:
     timing: Timing = field(default_factory=Timing)
     sizes: Mapping[str, int] = field(default_factory=dict)  # workload sizes by name (see checks)
     parallel_suite: bool = True  # run the own test suite beside the other checks
+    campaign_examples: int = 0  # random fault campaign (state machine) after the checks; 0: none
 
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(
@@ -41,6 +42,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 }
             ),
             parallel_suite=False,
+            campaign_examples=40,
         ),
     }
 )

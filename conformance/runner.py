@@ -28,12 +28,13 @@ from jobforge.rubric.results import SCHEMA_VERSION, Implementation, RunResults
 
 from jobforge.errors import ConformanceError
 
-from .adapter import Adapter, Capability, Description, RunContext
+from .adapter import Adapter, Capability, Description, JobStatus, RunContext
 from .checks import Check, all_checks
 from .checks.base import Verdict, failed, inconclusive, unsupported
 from .checks.testing import run_suite
-from .env import Env, Guarded, ImplementationFault, Unsupported, WorkerPool
+from .env import TERMINAL, Env, Guarded, ImplementationFault, Unsupported, WorkerPool
 from .history import LEDGER_ENV, RUN_ID_ENV, Ledger
+from .probes import PROBE_DEFAULT, probe_payload
 from .profiles import Profile, get_profile
 
 
@@ -144,6 +145,8 @@ class Runner:
             description = self._describe()
             ledger = self._open_ledger(workdir)
             outcomes, durations = self._run_checks(description, ledger, workdir, notes)
+            if self.profile.campaign_examples:
+                outcomes = self._campaign(outcomes, notes)
         except ConformanceError as exc:
             notes.append(f"inconclusive: {exc}")
             outcomes = _all(self.checks, Outcome.INCONCLUSIVE, str(exc))
@@ -209,6 +212,7 @@ class Runner:
                     f"adapter.setup() failed, nothing was scored: {exc}"
                 ) from exc
             try:
+                self._preflight(description, ledger, pool)
                 self._start_suite(description, shared)
                 for check in self.checks:
                     outcome = self._one(check, description, ledger, pool, shared)
@@ -224,6 +228,64 @@ class Runner:
                 except ImplementationFault as exc:
                     notes.append(f"teardown failed: {exc}")
         return tuple(outcomes), durations
+
+    def _campaign(
+        self, outcomes: tuple[CheckOutcome, ...], notes: list[str]
+    ) -> tuple[CheckOutcome, ...]:
+        """Run the random fault campaign; turn passes it refutes into fails with its evidence."""
+        from .machine import FINDING_CHECKS, campaign
+
+        raw = self.adapter.raw
+        try:
+            findings = campaign(lambda: raw, max_examples=self.profile.campaign_examples)
+        except (ImplementationFault, ConformanceError) as exc:
+            notes.append(f"the fault campaign stopped early, nothing concluded from it: {exc}")
+            return outcomes
+        notes.append(
+            f"fault campaign: {self.profile.campaign_examples} random examples, "
+            f"{len(findings)} broken invariant(s)"
+        )
+        refuted: dict[str, list[str]] = {}
+        for finding in findings:
+            refuted.setdefault(FINDING_CHECKS[finding.kind], []).append(
+                f"fault campaign: {finding.text}"
+            )
+        return tuple(
+            o.model_copy(update={"outcome": Outcome.FAIL, "evidence": (*o.evidence, *extra)})
+            if (extra := refuted.get(o.check_id)) and o.outcome is Outcome.PASS
+            else o
+            for o in outcomes
+        )
+
+    def _preflight(self, description: Description, ledger: Ledger, pool: WorkerPool) -> None:
+        """Run one canary probe: when its run leaves no trace in the ledger, nothing can be judged.
+
+        A canary that completes (or fails over the ledger) without a recorded attempt means the
+        probes cannot write the ledger: the run is inconclusive rather than a string of fails.
+        """
+        if PROBE_DEFAULT not in {spec.name for spec in description.jobs}:
+            return  # the checks fail with evidence naming the missing probe types
+        try:
+            self.adapter.call("reset")
+            pool.ensure(1)
+            payload = probe_payload("preflight#1", scope="preflight", job_type=PROBE_DEFAULT)
+            job_id = self.adapter.submit(PROBE_DEFAULT, payload)
+            deadline = time.monotonic() + 15.0
+            info = self.adapter.inspect(job_id)
+            while info.status not in TERMINAL and time.monotonic() < deadline:
+                time.sleep(0.02)
+                info = self.adapter.inspect(job_id)
+        except ImplementationFault:
+            return  # the implementation's own failure: the checks will show it
+        if ledger.read("preflight").attempts:
+            return
+        if info.status is JobStatus.COMPLETED or "ledger" in (info.error or "").lower():
+            raise ConformanceError(
+                f"a probe job ran ({info.status.value}) but left no record in the history "
+                f"ledger {ledger.path}: the workers must see JOBFORGE_LEDGER / JOBFORGE_RUN_ID "
+                f"(or RunContext.ledger_path) and be able to write that file"
+                f"{'; the job failed with: ' + info.error if info.error else ''}"
+            )
 
     def _start_suite(self, description: Description, shared: dict[str, object]) -> None:
         """Start the own test suite in the background when a testing check will need it."""

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import faults
 from ..adapter import Capability, DeadLetter, JobInfo, JobStatus, JSONObject
 from ..checkers import attempts_by_job, backoff_violations
 from ..env import Env, ImplementationFault, not_terminal
 from ..history import History
-from ..probes import HEAL_EVENT, PROBE_DEFAULT, PROBE_LONG
+from ..probes import PROBE_DEFAULT, PROBE_LONG
 from .base import Check, Verdict, failed, judge, require_job_type
 
 #: A retry may start this much earlier than its declared delay minus jitter (clock noise).
@@ -216,7 +217,7 @@ def replay(env: Env) -> Verdict:
             f"job {job_id}: status {info.status.value} after a permanent error, "
             "expected DEAD before a replay"
         )
-    env.note(HEAL_EVENT, str(payload["probe_id"]))
+    faults.heal(env, str(payload["probe_id"]))
     new_id = env.adapter.replay(job_id)
     final = env.drain([new_id], env.drain_deadline())[new_id]
     attempts = [a for a in env.history().attempts if a.probe_id == payload["probe_id"]]

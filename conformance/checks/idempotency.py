@@ -6,6 +6,7 @@ scalability checks; here it is evidence, never a reason to fail.
 
 from __future__ import annotations
 
+from .. import faults
 from ..adapter import Capability
 from ..checkers import duplicated_effects, effect_counts
 from ..env import Env, not_terminal
@@ -63,11 +64,7 @@ def redelivery_after_crash(env: Env) -> Verdict:
     seen = env.wait_history(lambda h: bool(h.effects), env.drain_deadline())
     if not seen.effects:
         return failed(f"job {job}: never ran to its effect within the deadline")
-    victim = seen.attempts[0].worker
-    targets = [victim] if victim in env.pool.workers else list(env.pool.workers)
-    for worker in targets:
-        env.pool.kill(worker)
-        env.note("fault.kill_worker", worker, job_id=job)
+    faults.kill_running(env, seen)
     env.pool.ensure(2)
     infos = env.drain([job], env.timing.lease_s * 3 + hold_s + 5.0)
     hist = env.history()

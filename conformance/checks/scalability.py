@@ -6,6 +6,7 @@ No job runs twice across workers; throughput scales with workers; workers added 
 
 from __future__ import annotations
 
+from .. import faults
 from ..adapter import Capability, JobStatus
 from ..checkers import attempts_by_job, lost_jobs
 from ..env import Env
@@ -109,10 +110,8 @@ def graceful_shutdown(env: Env) -> Verdict:
     seen = env.wait_history(lambda h: bool(h.attempts), env.drain_deadline())
     if not seen.attempts:
         return failed("no job started within the deadline")
-    named = seen.attempts[0].worker
-    victim = named if named in env.pool.workers else env.pool.workers[0]
-    env.note("fault.sigterm", victim)
-    env.pool.stop(victim, graceful=True)
+    victim = faults.worker_of(env, seen) or env.pool.workers[0]
+    faults.terminate_worker(env, victim)
     env.pool.start(1)
     infos = env.drain(jobs, env.drain_deadline(len(jobs) * 0.4))
     hist = env.history()
@@ -149,20 +148,20 @@ def sigkill_recovery(env: Env) -> Verdict:
     seen = env.wait_history(lambda h: len(h.attempts) >= 2, env.drain_deadline())
     if not seen.attempts:
         return failed("no job started within the deadline")
-    named = seen.attempts[0].worker
-    victim = named if named in env.pool.workers else env.pool.workers[0]
-    in_flight = sorted({a.job_id for a in seen.attempts if a.worker == victim})
-    env.note("fault.kill_worker", victim)
-    env.pool.kill(victim)
+    victims = faults.kill_running(env, seen)
+    in_flight = sorted({a.job_id for a in seen.attempts if a.worker in victims})
+    victim = ", ".join(victims)
     env.pool.ensure(2)
+    restarted = env.declares(Capability.BROKER_RESTART) and faults.restart_broker(env)
     infos = env.drain(jobs, env.timing.lease_s * 3 + hold_s * len(jobs) + 5.0)
     hist = env.history()
     findings = _not_completed(
         dict(infos), hist, f"(worker {victim} was SIGKILLed; lease {env.timing.lease_s:g} s)"
     )
+    broker = "; the broker was restarted too" if restarted else ""
     return judge(
         findings,
-        f"worker {victim} killed with {len(in_flight)} job(s) in flight; "
+        f"worker {victim} killed with {len(in_flight)} job(s) in flight{broker}; "
         f"all {len(jobs)} jobs completed",
     )
 

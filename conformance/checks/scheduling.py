@@ -1,17 +1,18 @@
 """Scheduling: ticks on time, no overlapping runs, one firing per tick, missed runs, delays.
 
 ``on_time``, ``no_overlap`` and ``missed_run_policy`` judge one shared scheduler session: a
-quick entry and a slow entry (each run lasting 2.5 intervals) fire for a while; the scheduler is
-stopped for about three intervals and started again. Firings are grouped into ticks: starts
-closer than half an interval belong to one tick.
+quick entry and a slow entry (each run lasting 2.5 intervals) fire for a while; the scheduler
+is stopped for at least two and a half intervals and started again halfway between two ticks.
+Firings are grouped into ticks: starts closer than half an interval belong to one tick.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
-from ..adapter import Capability, ScheduleEntry
+from ..adapter import Capability, JSONObject, ScheduleEntry
 from ..checkers import cluster, intervals, overlaps, schedule_drift
 from ..env import Env
 from ..history import Attempt, History
@@ -67,7 +68,7 @@ def _session(env: Env) -> Session:
     env.pool.stop_scheduler(first)
     stopped = time.time()
     env.note("fault.scheduler_down", first)
-    time.sleep(2.9 * interval)
+    time.sleep(max(0.0, _restart_time(env, quick_payload, stopped, interval) - time.time()))
     restarted = time.time()
     second = env.pool.start_scheduler(entries)
     time.sleep(0.6 * interval)
@@ -83,6 +84,22 @@ def _session(env: Env) -> Session:
         ended=ended,
         history=env.history(),
     )
+
+
+def _restart_time(env: Env, quick: JSONObject, stopped: float, interval: float) -> float:
+    """Pick the restart halfway between two regular ticks, at least 2.5 intervals after the stop.
+
+    Then a catch-up run (at the restart) can never be mistaken for a regular tick, nor be
+    skipped as overlapping one: regular ticks of the old phase are half an interval away,
+    those of a scheduler that restarts its phase one interval away.
+    """
+    earliest = stopped + 2.5 * interval
+    starts = [a.started_at for a in _firings(env.history(), str(quick["probe_id"]))]
+    if not starts:
+        return earliest + 0.4 * interval
+    last = max(starts)
+    ticks = math.ceil((earliest - last - 0.5 * interval) / interval)
+    return last + (ticks + 0.5) * interval
 
 
 def session(env: Env) -> Session:
@@ -178,7 +195,8 @@ def missed_run_policy(env: Env) -> Verdict:
         return failed("the scheduler fired nothing before the outage; nothing to catch up")
     last = before[-1]
     steps = int((seen.ended - last) / interval) + 2
-    grid = [last + k * interval for k in range(1, steps)]
+    # Regular ticks can only come from a running scheduler: grid points after the restart.
+    grid = [at for at in (last + k * interval for k in range(1, steps)) if at >= seen.restarted]
     window_end = seen.restarted + 0.5 * interval
     extra = catch_up_runs(starts, grid, interval, seen.restarted - 0.05, window_end)
     missed = int((seen.restarted - seen.stopped) / interval)

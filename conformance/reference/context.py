@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 from ..adapter import JSONObject
@@ -41,9 +42,10 @@ class Abandon(enum.StrEnum):
 class AttemptControl:
     """The stop signal of one attempt, shared by its supervising slot and its body."""
 
-    def __init__(self) -> None:
+    def __init__(self, killed: Callable[[], bool] | None = None) -> None:
         self._lock = threading.Lock()
         self._reason: Abandon | None = None
+        self._killed = killed  # the worker's kill switch: a kill stops the body at its next call
 
     def abandon(self, reason: Abandon) -> None:
         """Abandon the attempt; the first reason sticks."""
@@ -59,6 +61,8 @@ class AttemptControl:
 
     def check(self, what: str) -> None:
         """Return while the attempt is live; otherwise stop the body as the reason demands."""
+        if self._killed is not None and self._killed():
+            self.abandon(Abandon.KILLED)
         reason = self.reason
         if reason is None:
             return

@@ -19,7 +19,6 @@ from ..adapter import (
     DeadLetter,
     JobInfo,
     JobSpec,
-    JobStatus,
     JSONObject,
 )
 from .config import Behaviour
@@ -33,6 +32,7 @@ from .payloads import canonical, validate_payload
 from .queue import JobStore
 from .records import TERMINAL, AttemptResult, Claim, ErrorKind, JobRecord
 from .retry import ByType, Classifier, RetryPolicy
+from .settle import Settler
 from .timeouts import Supervision, run_attempt
 
 #: A job body: takes the payload and the attempt's context; raises to fail the attempt.
@@ -75,12 +75,26 @@ class JobSystem:
         self.metrics = Metrics()
         self.log = LogSink()
         self.alerts = AlertSink()
+        self._settler = Settler(
+            store=self.store,
+            policy=self._policy,
+            behaviour=self.behaviour,
+            metrics=self.metrics,
+            log=self.log,
+            alerts=self.alerts,
+            dead=self.dead,
+            unique=self.unique,
+            hooks=self.hooks,
+        )
         self._prefix = uuid.uuid4().hex[:6]
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
         self._id_lock = threading.Lock()
         self._live_lock = threading.Lock()
         self._live: set[AttemptControl] = set()  # controls of attempts in flight
+        # Held by claim, settle and clear, so a reset never interleaves with a state change:
+        # nothing from before a reset leaks into the counters or records after it.
+        self._state_lock = threading.RLock()
         self.started_at = time.time()
         self.hooks.store_opened("in-process", real=False)
 
@@ -126,10 +140,33 @@ class JobSystem:
         body = validate_payload(payload)
         if delay_s < 0:
             raise UsageError(f"delay_s is {delay_s!r}; pass 0 or a positive number of seconds")
+        with self._state_lock:
+            return self._enqueue(
+                spec,
+                body,
+                idempotency_key=idempotency_key,
+                delay_s=delay_s,
+                priority=priority,
+                scope=scope,
+                replay_of=replay_of,
+            )
+
+    def _enqueue(
+        self,
+        spec: JobSpec,
+        body: JSONObject,
+        *,
+        idempotency_key: str | None,
+        delay_s: float,
+        priority: int | None,
+        scope: str | None,
+        replay_of: str | None,
+    ) -> str:
+        job_type = spec.name
         job_id = self._new_id()
         if idempotency_key is not None:
-            owner = self.keys.remember(idempotency_key, job_id)
-            if owner != job_id:
+            owner = self.keys.owner(idempotency_key)
+            if owner is not None:
                 self.log.emit(
                     "duplicate", job_id=owner, job_type=job_type, idempotency_key=idempotency_key
                 )
@@ -139,8 +176,12 @@ class JobSystem:
             unique_key = _unique_key(body)
             holder = self.unique.reserve(job_type, unique_key, job_id)
             if holder != job_id:
+                if idempotency_key is not None:
+                    self.keys.remember(idempotency_key, holder)
                 self.log.emit("duplicate", job_id=holder, job_type=job_type, unique_key=unique_key)
                 return holder
+        if idempotency_key is not None:
+            self.keys.remember(idempotency_key, job_id)
         record = JobRecord(
             job_id=job_id,
             spec=spec,
@@ -171,17 +212,27 @@ class JobSystem:
         """Recover expired leases, then lease the best claimable job to ``worker_id``."""
         if self.behaviour.recover_expired_leases:
             self.recover_expired_leases()
-        claim = self.store.claim(worker_id, self.lease_s)
-        if claim is not None:
-            self.metrics.inc("jobs_started_total")
-            self.log.emit(
-                "started",
-                job_id=claim.job.job_id,
-                job_type=claim.job.job_type,
-                attempt=claim.attempt,
-                worker=worker_id,
-            )
-        return claim
+        with self._state_lock:
+            claim = self.store.claim(worker_id, self.lease_s)
+            if claim is not None:
+                self.metrics.inc("jobs_started_total")
+                self.log.emit(
+                    "started",
+                    job_id=claim.job.job_id,
+                    job_type=claim.job.job_type,
+                    attempt=claim.attempt,
+                    worker=worker_id,
+                )
+            return claim
+
+    def report_error(self, worker_id: str, error: BaseException) -> None:
+        """Log an error a worker hit outside any job body (it keeps working)."""
+        self.log.emit(
+            "worker_error",
+            level="error",
+            worker=worker_id,
+            error=f"{type(error).__name__}: {error}",
+        )
 
     def idle(self) -> None:
         """Sleep until work may be claimable (bounded)."""
@@ -206,7 +257,7 @@ class JobSystem:
     def execute(self, claim: Claim, worker_id: str, killed: Callable[[], bool]) -> None:
         """Run one claimed attempt to its end and settle it (unless the worker was killed)."""
         with self._live_lock:
-            control = AttemptControl()
+            control = AttemptControl(killed)
             self._live.add(control)
         try:
             self._execute(claim, worker_id, killed, control)
@@ -242,152 +293,19 @@ class JobSystem:
         )
         if result is None:
             return  # killed: no ack, no more code for this job; the lease will expire
-        if self._settle(claim, worker_id, result):
-            self.limits.release(claim.job.spec)
+        with self._state_lock:
+            if control.reason is Abandon.RESET:
+                return  # the system was reset under this attempt: it no longer exists
+            if self._settle(claim, worker_id, result):
+                self.limits.release(claim.job.spec)
         self.store.notify()
 
     def _settle(
         self, claim: Claim, worker_id: str, result: AttemptResult, *, expired_only: bool = False
     ) -> bool:
         """Record how an attempt ended; False when the job is no longer this attempt's."""
-        job = claim.job
-        held = self.store.held_by(worker_id, claim.attempt)
-        now = time.monotonic()
-
-        def guard(record: JobRecord) -> bool:
-            if not held(record):
-                return False
-            return not expired_only or (record.lease_until is not None and record.lease_until < now)
-
-        if result.ok:
-            done = self.store.update(
-                job.job_id,
-                guard,
-                status=JobStatus.COMPLETED,
-                finished_at=time.time(),
-                lease_until=None,
-                worker_id=None,
-                error=None,
-                error_kind=None,
-            )
-            if done is None:
-                return False
-            self.metrics.inc("jobs_completed_total")
-            self.log.emit(
-                "completed",
-                job_id=job.job_id,
-                job_type=job.job_type,
-                attempt=claim.attempt,
-                duration_s=result.duration_s,
-                worker=worker_id,
-            )
-            self._finished(done)
-            return True
-        kind = result.kind or ErrorKind.TRANSIENT
-        decision = self._policy.decide(job.spec, claim.attempt, kind)
-        if decision.retry:
-            done = self.store.update(
-                job.job_id,
-                guard,
-                status=JobStatus.RETRYING,
-                ready_at=time.monotonic() + decision.delay_s,
-                lease_until=None,
-                worker_id=None,
-                error=result.error,
-                error_kind=kind,
-            )
-        else:
-            done = self.store.update(
-                job.job_id,
-                guard,
-                status=JobStatus.DEAD,
-                finished_at=time.time(),
-                lease_until=None,
-                worker_id=None,
-                error=result.error,
-                error_kind=kind,
-            )
-        if done is None:
-            return False
-        failure_counter = (
-            "jobs_completed_total"
-            if decision.retry and self.behaviour.count_retries_as_completed
-            else "jobs_failed_total"
-        )
-        self.metrics.inc(failure_counter)
-        self.log.emit(
-            "timeout" if kind is ErrorKind.TIMEOUT else "failed",
-            job_id=job.job_id,
-            job_type=job.job_type,
-            attempt=claim.attempt,
-            duration_s=result.duration_s,
-            level="warning",
-            error=result.error,
-            error_kind=str(kind),
-            worker=worker_id,
-        )
-        if kind is ErrorKind.TIMEOUT:
-            self.hooks.failure_handled("timeout", job_type=job.job_type)
-        if decision.retry:
-            self.hooks.failure_handled("retry", job_type=job.job_type)
-            self.metrics.inc("jobs_retried_total")
-            self.log.emit(
-                "retrying",
-                job_id=job.job_id,
-                job_type=job.job_type,
-                attempt=claim.attempt,
-                delay_s=round(decision.delay_s, 6),
-            )
-        else:
-            if not self._policy.retryable(kind):
-                self.hooks.failure_handled("discard", job_type=job.job_type)
-            self._dead(done, kind)
-        return True
-
-    def _dead(self, job: JobRecord, kind: ErrorKind) -> None:
-        self.metrics.inc("jobs_dead_total")
-        if self.behaviour.keep_dead_letters:
-            self.hooks.failure_handled("dead_letter", job_type=job.job_type)
-        error = job.error or "unknown error"
-        self.dead.add(
-            DeadLetter(
-                job_id=job.job_id,
-                job_type=job.job_type,
-                payload=dict(job.payload),
-                attempts=job.attempts,
-                error=error,
-                error_kind=str(kind),
-                failed_at=job.finished_at or time.time(),
-            )
-        )
-        self.log.emit(
-            "dead",
-            job_id=job.job_id,
-            job_type=job.job_type,
-            attempt=job.attempts,
-            level="error",
-            error=error,
-            error_kind=str(kind),
-        )
-        self.alerts.fire(
-            "dead_letter",
-            job_id=job.job_id,
-            job_type=job.job_type,
-            message=f"job {job.job_id} ({job.job_type}) is dead after {job.attempts} "
-            f"attempt(s): {error}",
-        )
-        if kind is ErrorKind.CONFIGURATION:
-            self.alerts.fire(
-                "configuration",
-                job_id=job.job_id,
-                job_type=job.job_type,
-                message=f"job {job.job_id} hit a configuration error: {error}",
-            )
-        self._finished(job)
-
-    def _finished(self, job: JobRecord) -> None:
-        if job.unique_key is not None:
-            self.unique.release(job.job_type, job.unique_key, job.job_id)
+        with self._state_lock:
+            return self._settler.settle(claim, worker_id, result, expired_only=expired_only)
 
     # -- services for running attempts (JobServices) ------------------------------------------
 
@@ -476,6 +394,10 @@ class JobSystem:
 
     def clear(self) -> None:
         """Abandon attempts in flight; forget every job, key, effect, dead letter, count, log."""
+        with self._state_lock:
+            self._clear_locked()
+
+    def _clear_locked(self) -> None:
         self.abandon_all()
         self.store.clear()
         self.limits.clear()

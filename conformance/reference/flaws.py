@@ -37,8 +37,8 @@ FLAWS: Mapping[str, str] = MappingProxyType(
             "scheduling: a tick fires even while the previous run of the entry is still running"
         ),
         "double_fire": (
-            "scheduling: each scheduler instance keeps its own tick lock, so two instances "
-            "fire every tick twice"
+            "scheduling: each scheduler instance keeps its own tick lock and schedule state, so "
+            "two instances fire every tick twice"
         ),
         "ignores_concurrency_cap": (
             "concurrency: the global and per-type concurrency caps are not enforced"

@@ -18,15 +18,21 @@ class IdempotencyIndex:
         self._lock = threading.Lock()
         self._first: dict[str, str] = {}
 
-    def remember(self, key: str, job_id: str) -> str:
-        """Record ``job_id`` for ``key`` unless one is known; return the id that owns the key.
+    def owner(self, key: str) -> str | None:
+        """Return the id of the job that owns ``key``, or None (always None when dedupe is off)."""
+        if not self._dedupe:
+            return None
+        with self._lock:
+            return self._first.get(key)
 
-        Atomic: of two concurrent submissions with one key, exactly one gets its own id back.
-        With deduplication off every submission owns the key (the ``no_idempotency`` flaw).
+    def remember(self, key: str, job_id: str) -> None:
+        """Make ``job_id`` the owner of ``key`` unless it already has one.
+
+        The caller checks :meth:`owner` and remembers under one lock of its own, so two
+        concurrent submissions with one key can never both enqueue.
         """
         with self._lock:
-            owner = self._first.setdefault(key, job_id)
-        return owner if self._dedupe else job_id
+            self._first.setdefault(key, job_id)
 
     def clear(self) -> None:
         """Forget every key."""

@@ -15,6 +15,8 @@ from typing import Protocol
 
 from .records import Claim
 
+#: Pause after an error outside a job body, so a persistent fault does not spin.
+ERROR_PAUSE_S = 0.1
 #: Bounded wait when joining a slot thread.
 JOIN_TIMEOUT_S = 5.0
 
@@ -30,6 +32,9 @@ class WorkSource(Protocol):
 
     def idle(self) -> None:
         """Sleep briefly until work may be claimable."""
+
+    def report_error(self, worker_id: str, error: BaseException) -> None:
+        """Record an error the worker hit outside any job body."""
 
 
 class Worker:
@@ -54,13 +59,17 @@ class Worker:
 
     def _slot(self) -> None:
         while not self._stopping.is_set() and not self._killed.is_set():
-            claim = self._source.claim(self.worker_id)
-            if claim is None:
-                self._source.idle()
-                continue
-            if self._killed.is_set():
-                return  # claimed just as the kill landed: the lease will expire
-            self._source.execute(claim, self.worker_id, self._killed.is_set)
+            try:
+                claim = self._source.claim(self.worker_id)
+                if claim is None:
+                    self._source.idle()
+                    continue
+                if self._killed.is_set():
+                    return  # claimed just as the kill landed: the lease will expire
+                self._source.execute(claim, self.worker_id, self._killed.is_set)
+            except Exception as error:  # a slot survives its own errors, reports them, goes on
+                self._source.report_error(self.worker_id, error)
+                self._stopping.wait(ERROR_PAUSE_S)
 
     def stop(self) -> None:
         """Graceful stop (SIGTERM): take no new job; finish the current ones, then exit."""

@@ -146,3 +146,27 @@ def test_registry_covers_exactly_the_rubric_check_ids() -> None:
 
     assert set(registry()) == set(load_rubric().check_ids())
     assert all(check.dimension == check_id.split(".")[0] for check_id, check in registry().items())
+
+
+def test_probes_that_cannot_write_the_ledger_make_the_run_inconclusive(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+
+    class Miswired(ReferenceAdapter):
+        def setup(self, ctx: RunContext) -> None:
+            super().setup(
+                RunContext(
+                    ledger_path=blocker / "ledger.db",
+                    workdir=ctx.workdir,
+                    timing=ctx.timing,
+                    run_id=ctx.run_id,
+                )
+            )
+
+    adapter = Miswired()
+    try:
+        results = Runner(adapter, checks=[registry()["observability.health"]]).run()
+    finally:
+        adapter.teardown()
+    assert results.outcomes[0].outcome is Outcome.INCONCLUSIVE
+    assert "left no record in the history ledger" in results.notes[0]

@@ -14,6 +14,7 @@ from jobforge.conformance.reference.config import Behaviour
 from jobforge.conformance.reference.context import JobContext
 from jobforge.conformance.reference.engine import Handler, JobSystem
 from jobforge.conformance.reference.harness import wait_until
+from jobforge.conformance.reference.records import Claim
 from jobforge.conformance.reference.retry import PermanentJobError
 from jobforge.conformance.reference.worker import Worker
 
@@ -351,3 +352,23 @@ def test_reset_forgets_jobs_keys_counts_and_dead_letters(
     assert set(system.snapshot_metrics().values()) == {0.0}
     assert system.log.records() == [] and system.alerts.alerts() == []
     assert system.submit("work", {}, idempotency_key="k") != job
+
+
+def test_a_worker_slot_survives_an_error_outside_the_job_body(
+    make_system: Callable[..., tuple[JobSystem, list[Worker]]],
+) -> None:
+    system, _ = make_system(Recorder())
+    original = system.claim
+    failures = iter([RuntimeError("store hiccup")])
+
+    def flaky_claim(worker_id: str) -> Claim | None:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return original(worker_id)
+
+    system.claim = flaky_claim  # type: ignore[method-assign]
+    job = system.submit("work", {})
+    wait_until(finished(system, job), what="job done after the hiccup")
+    errors = [r for r in system.log.records() if r["event"] == "worker_error"]
+    assert [r["error"] for r in errors] == ["RuntimeError: store hiccup"]

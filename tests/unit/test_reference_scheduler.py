@@ -79,7 +79,7 @@ def test_two_schedulers_fire_each_tick_once_only_with_a_shared_book(
     book = ScheduleBook()
     run(jobs, book)
     run(jobs, book if shared else ScheduleBook())
-    time.sleep(EVERY * 4.5)
+    time.sleep(EVERY * 3.5)
     ticks = [tick_of(at, EVERY) for at in jobs.fired]
     if shared:
         assert len(ticks) == len(set(ticks)) >= 3
@@ -93,7 +93,7 @@ def test_tick_is_skipped_while_the_previous_run_is_unfinished(
 ) -> None:
     jobs = Jobs(runtime_s=EVERY * 1.5)
     run(jobs, ScheduleBook(), prevent_overlap=prevent)
-    time.sleep(EVERY * 6.5)
+    time.sleep(EVERY * 4.5)
     gaps = [b - a for a, b in itertools.pairwise(jobs.fired)]
     if prevent:
         assert all(gap >= EVERY * 1.5 for gap in gaps), gaps
@@ -112,6 +112,8 @@ def test_missed_ticks_are_caught_up_by_one_run_or_skipped(
     first.stop()
     fired_before = len(jobs.fired)
     time.sleep(EVERY * 3)  # three ticks missed while no scheduler runs
+    now = time.time()
+    time.sleep((tick_of(now, EVERY) + 1.5) * EVERY - now)  # restart mid-period, far from a tick
     restarted = time.time()
     run(jobs, book, missed_run_policy=policy)
     time.sleep(0.05)
