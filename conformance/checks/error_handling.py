@@ -23,6 +23,8 @@ from .base import Check, Verdict, failed, judge, require_job_type
 EARLY_SLACK_S = 0.03
 #: ... and this much later than its declared delay plus jitter (a loaded machine only delays).
 LATE_SLACK_S = 0.5
+#: How long an alert may follow its job's DEAD transition.
+_ALERT_GRACE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,18 @@ def _failures(env: Env) -> Failures:
         except ImplementationFault as exc:
             dead_error = str(exc)
     if env.declares(Capability.ALERTS):
+        # An alert may follow the DEAD transition by a moment (it is sent after the ledger
+        # write): wait a little for every dead job to be named before judging.
+        dead_ids = {job_id for job_id, info in infos.items() if info.status is JobStatus.DEAD}
+        listed: list[tuple[JSONObject, ...]] = [()]
+
+        def all_alerted() -> bool:
+            listed[0] = tuple(env.adapter.alerts())
+            return dead_ids <= {str(a.get("job_id")) for a in listed[0] if a.get("kind")}
+
         try:
-            alerts = tuple(env.adapter.alerts())
+            env.wait_until(all_alerted, _ALERT_GRACE_S)
+            alerts = listed[0]
         except ImplementationFault as exc:
             alerts_error = str(exc)
     return Failures(
