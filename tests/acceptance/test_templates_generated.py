@@ -1,0 +1,327 @@
+"""Generated projects end to end: both ways of generating, their own checks, and their score.
+
+For each of ``examples/answers/sqlite.yml`` and ``examples/answers/celery-redis.yml``:
+
+* ``jobforge new DIR --answers FILE`` and ``copier copy <this repository> DIR --data-file FILE
+  --defaults`` generate the same project;
+* the project is ruff- and ``mypy --strict``-clean and its own tests pass;
+* ``jobforge score --json`` in the project gives 35/35 on the real backend, fault checks
+  included; the embedded default does so inside a network namespace of its own, where no server
+  can be reached;
+* an existing project keeps its own files, and ``copier update`` with a changed answer works.
+
+The projects run from this repository's virtual environment (which has their dependencies, see
+``pyproject.toml``'s ``dev`` extra) with ``PYTHONPATH`` pointing at the project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import require_service
+
+pytestmark = pytest.mark.acceptance
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "answers"
+ANSWERS_FILE = ".copier-answers.jobs.yml"
+BIN = Path(sys.executable).parent
+CASES = ("sqlite", "celery-redis")
+#: Copier's bookkeeping keys in the answers file, which differ with the template's location.
+BOOKKEEPING = {"_src_path", "_commit"}
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One answers file's project, generated both ways."""
+
+    name: str
+    package: str
+    via_new: Path
+    via_copier: Path
+
+
+def run(
+    args: Sequence[str | Path],
+    cwd: Path,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command and return it finished (whatever its exit code)."""
+    return subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def ok(done: subprocess.CompletedProcess[str]) -> str:
+    """Assert a command succeeded, showing its output when it did not; return its stdout."""
+    assert done.returncode == 0, (
+        f"{' '.join(done.args)} exited {done.returncode}\n"
+        f"--- stdout\n{done.stdout[-6000:]}\n--- stderr\n{done.stderr[-6000:]}"
+    )
+    return done.stdout
+
+
+def project_env(project: Path) -> dict[str, str]:
+    """Return the environment a generated project runs in: this venv first, it importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBS_", "JOBFORGE_"))}
+    env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
+    env["PYTHONPATH"] = str(project)
+    return env
+
+
+def git(*args: str, cwd: Path) -> str:
+    """Run git with an identity of its own (CI machines have none configured)."""
+    identity = ["-c", "user.name=jobforge tests", "-c", "user.email=tests@jobforge.invalid"]
+    return ok(run(["git", *identity, *args], cwd))
+
+
+def answers_of(project: Path) -> dict[str, Any]:
+    """Return the answers copier recorded in ``project``."""
+    data: dict[str, Any] = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+    return data
+
+
+def tree(project: Path) -> dict[str, bytes]:
+    """Every file of a freshly generated project by relative path, the answers file aside."""
+    return {
+        str(path.relative_to(project)): path.read_bytes()
+        for path in sorted(project.rglob("*"))
+        if path.is_file() and path.name != ANSWERS_FILE
+    }
+
+
+def network_isolation() -> list[str] | None:
+    """Return a prefix running a command in a new network namespace (loopback only), or None.
+
+    Inside it, nothing on the machine's 127.0.0.1 (Redis, PostgreSQL, ...) can be reached.
+    """
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return None
+    prefix = ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "isolated"]
+    return prefix if run([*prefix, "true"], ROOT).returncode == 0 else None
+
+
+@pytest.fixture(scope="module")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build a git repository of this checkout's files as they are now (committed or not)."""
+    repo = tmp_path_factory.mktemp("template-repo")
+    listed = ok(run(["git", "ls-files", "-co", "--exclude-standard", "-z"], ROOT))
+    for relative in filter(None, listed.split("\0")):
+        source = ROOT / relative
+        if source.is_file():
+            target = repo / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    git("init", "-q", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "template", cwd=repo)
+    git("tag", "v0.1.0", cwd=repo)
+    return repo
+
+
+@pytest.fixture(scope="module", params=CASES)
+def generated(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, template_repo: Path
+) -> Generated:
+    """Generate the project of one example answers file, by ``jobforge new`` and by copier."""
+    name: str = request.param
+    if name == "celery-redis":
+        require_service("redis")
+    answers = EXAMPLES / f"{name}.yml"
+    base = tmp_path_factory.mktemp(name)
+    via_new, via_copier = base / "new", base / "copier"
+    ok(run([BIN / "jobforge", "new", via_new, "--answers", answers], base))
+    ok(
+        run(
+            [
+                BIN / "copier",
+                "copy",
+                template_repo,
+                via_copier,
+                "--data-file",
+                answers,
+                "--defaults",
+            ],
+            base,
+        )
+    )
+    package = str(answers_of(via_new)["package_name"])
+    return Generated(name=name, package=package, via_new=via_new, via_copier=via_copier)
+
+
+@dataclass(frozen=True)
+class Score:
+    """A ``jobforge score`` run in a generated project."""
+
+    returncode: int
+    output: str
+    results: dict[str, Any]
+    isolated: bool  # run where no server could be reached
+
+
+@pytest.fixture(scope="module")
+def score(generated: Generated) -> Score:
+    """Score the generated project; the embedded default without any network."""
+    project = generated.via_new
+    prefix = network_isolation() if generated.name == "sqlite" else None
+    out = project / "score.json"
+    done = run(
+        [*(prefix or []), BIN / "jobforge", "score", "--json", out],
+        project,
+        env=project_env(project),
+    )
+    output = f"{done.stdout[-8000:]}\n{done.stderr[-4000:]}"
+    results = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+    return Score(done.returncode, output, results, isolated=prefix is not None)
+
+
+def test_jobforge_new_and_copier_copy_generate_the_same_project(generated: Generated) -> None:
+    assert tree(generated.via_new) == tree(generated.via_copier)
+    recorded_new, recorded_copier = answers_of(generated.via_new), answers_of(generated.via_copier)
+    for key in BOOKKEEPING:
+        recorded_new.pop(key, None)
+        recorded_copier.pop(key, None)
+    assert recorded_new == recorded_copier
+    given = yaml.safe_load((EXAMPLES / f"{generated.name}.yml").read_text(encoding="utf-8"))
+    assert {k: recorded_new[k] for k in given} == given
+
+
+def test_the_answers_copier_recorded_validate(generated: Generated) -> None:
+    for project in (generated.via_new, generated.via_copier):
+        ok(run([BIN / "jobforge", "answers", "check", project / ANSWERS_FILE], project))
+
+
+def test_the_generated_project_is_ruff_and_mypy_clean(generated: Generated) -> None:
+    project = generated.via_new
+    env = project_env(project)
+    ok(run([BIN / "ruff", "check", "."], project, env=env))
+    ok(run([BIN / "mypy", generated.package, "tests"], project, env=env))
+
+
+def test_the_generated_projects_own_tests_pass(generated: Generated) -> None:
+    project = generated.via_new
+    out = ok(
+        run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            project,
+            env=project_env(project),
+        )
+    )
+    assert " passed" in out and " skipped" not in out, out[-3000:]
+
+
+def test_the_generated_project_scores_35_on_its_real_backend(score: Score) -> None:
+    assert score.returncode == 0, score.output
+    assert score.results["scorecard"]["total"] == 35, score.output
+    outcomes = {entry["check_id"]: entry["outcome"] for entry in score.results["outcomes"]}
+    not_passed = {check: outcome for check, outcome in outcomes.items() if outcome != "pass"}
+    assert not not_passed, score.output
+    # A worker SIGKILLed in the middle of a job loses nothing.
+    assert outcomes["scalability.sigkill_recovery"] == "pass"
+
+
+def test_the_embedded_default_needs_no_server(generated: Generated, score: Score) -> None:
+    if generated.name != "sqlite":
+        pytest.skip("only the embedded default runs without a server")
+    dependencies = tomllib.loads((generated.via_new / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
+    assert not [d for d in dependencies if d.startswith(("celery", "redis", "psycopg", "kombu"))]
+    if not score.isolated:
+        pytest.skip("no network namespace here (needs root, unshare and ip)")
+    # The whole score, its worker processes and the project's own suite ran with no network.
+    assert score.returncode == 0 and score.results["scorecard"]["total"] == 35, score.output
+
+
+@pytest.fixture
+def existing_project(tmp_path: Path) -> Iterator[Path]:
+    """Make a project of the user's own, with its pyproject.toml and README.md."""
+    project = tmp_path / "existing"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "mine"\nversion = "3.1"\n')
+    (project / "README.md").write_text("# Mine\n\nThe user's own words.\n")
+    yield project
+
+
+def test_generating_into_an_existing_project_overwrites_none_of_its_files(
+    existing_project: Path,
+) -> None:
+    before = tree(existing_project)
+    ok(
+        run(
+            [BIN / "jobforge", "new", existing_project, "--answers", EXAMPLES / "sqlite.yml"],
+            existing_project,
+        )
+    )
+    after = tree(existing_project)
+    assert {path: after[path] for path in before} == before
+    assert (existing_project / "jobs" / "worker.py").is_file()
+
+
+def test_copier_update_applies_a_changed_answer_and_keeps_the_users_edits(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "app"
+    ok(
+        run(
+            [
+                BIN / "copier",
+                "copy",
+                template_repo,
+                project,
+                "--data-file",
+                EXAMPLES / "sqlite.yml",
+                "--defaults",
+            ],
+            tmp_path,
+        )
+    )
+    settings = project / "jobs" / "settings.py"
+    assert "max_retries: int = 3" in settings.read_text()
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\nA note of the user's own.\n")
+    git("init", "-q", cwd=project)
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "generated", cwd=project)
+
+    ok(
+        run(
+            [
+                BIN / "copier",
+                "update",
+                "--answers-file",
+                ANSWERS_FILE,
+                "--defaults",
+                "--data",
+                "max_retries=5",
+                "--data",
+                "backoff_delays_seconds=[60, 300, 900, 1800, 3600]",
+            ],
+            project,
+        )
+    )
+
+    assert "max_retries: int = 5" in settings.read_text()
+    assert "A note of the user's own." in readme.read_text()
+    recorded = answers_of(project)
+    assert recorded["max_retries"] == 5
+    ok(run([BIN / "jobforge", "answers", "check", project / ANSWERS_FILE], project))
