@@ -1,8 +1,27 @@
 #!/usr/bin/env bash
-# Set up .venv, then show the main flow on the embedded default.
+# The main job on the embedded default, from scratch: set up .venv, generate a job subsystem for
+# Huey on SQLite (no server) from examples/answers/sqlite.yml into .demo/app, install it in its
+# own virtual environment, run its own tests, then score it on the 35-point rubric.
+# Reports land in .demo/app: score.json, score.md, badge.svg. Exit code: 0 when the generated
+# project meets its policy (jobforge-policy.yml, a minimum total of 28), 1 below it, 2 inconclusive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e .
-.venv/bin/jobforge --version
+
+rm -rf .demo
+mkdir -p .demo
+.venv/bin/jobforge new .demo/app --answers examples/answers/sqlite.yml
+
+# The generated project as its users would install it: its own venv, its dev extra, and jobforge.
+python3 -m venv .demo/venv
+.demo/venv/bin/python -m pip install --quiet --upgrade pip
+.demo/venv/bin/python -m pip install --quiet -e . -e '.demo/app[dev]'
+
+cd .demo/app
+echo "== the generated project's own tests"
+../venv/bin/python -m pytest -q -p no:cacheprovider
+echo "== jobforge score (ci profile: real worker processes, faults injected)"
+../venv/bin/jobforge score --json score.json --markdown score.md --badge badge.svg \
+  --policy jobforge-policy.yml
