@@ -59,9 +59,13 @@ class Cron:
     def matches(self, moment: dt.datetime) -> bool:
         """Return True when ``moment`` (UTC, whole minute) is a firing time."""
         weekday = (moment.weekday() + 1) % 7
-        return (moment.minute in self.minutes and moment.hour in self.hours
-                and moment.day in self.days and moment.month in self.months
-                and weekday in self.weekdays)
+        return (
+            moment.minute in self.minutes
+            and moment.hour in self.hours
+            and moment.day in self.days
+            and moment.month in self.months
+            and weekday in self.weekdays
+        )
 
     def next_after(self, ts: float) -> float:
         """Return the first firing time strictly after unix time ``ts``."""

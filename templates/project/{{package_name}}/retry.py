@@ -25,9 +25,7 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         """Reject policies that would retry forever or wait a negative time."""
         if self.max_attempts < 1:
-            raise ValueError(
-                f"max_attempts={self.max_attempts}: must be at least 1 (1 = no retry)"
-            )
+            raise ValueError(f"max_attempts={self.max_attempts}: must be at least 1 (1 = no retry)")
         if any(d < 0 for d in self.delays_s):
             raise ValueError(f"delays_s={self.delays_s}: delays must not be negative")
         if self.strategy not in ("exponential", "fixed"):
