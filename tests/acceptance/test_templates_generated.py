@@ -239,9 +239,8 @@ def test_the_generated_project_scores_35_on_its_real_backend(score: Score) -> No
     assert outcomes["scalability.sigkill_recovery"] == "pass"
 
 
+@pytest.mark.parametrize("generated", ["sqlite"], indirect=True)
 def test_the_embedded_default_needs_no_server(generated: Generated, score: Score) -> None:
-    if generated.name != "sqlite":
-        pytest.skip("only the embedded default runs without a server")
     dependencies = tomllib.loads((generated.via_new / "pyproject.toml").read_text())["project"][
         "dependencies"
     ]
