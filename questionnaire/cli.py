@@ -122,11 +122,13 @@ def recommend_answers(args: argparse.Namespace) -> int:
 
 def new_project(args: argparse.Namespace) -> int:
     """``jobforge new DEST``: run the bundled template (interactive unless answers are given)."""
+    from jobforge import __version__
     from jobforge.errors import AnswersError, UsageError
 
     from . import generate
     from .copier_gen import ANSWERS_FILE
     from .model import default_bank
+    from .template_cache import TemplateCache, default_cache_path, git_available
     from .validation import read_answers_file, validate_answers
 
     data = None
@@ -143,15 +145,22 @@ def new_project(args: argparse.Namespace) -> int:
             return 1
         assert isinstance(raw, dict)
         data = raw
+    cache = TemplateCache(default_cache_path(), __version__) if git_available() else None
     answers = generate.new_project(
         args.destination,
         generate.BundledTemplate(default_bank()),
         data=data,
         defaults=args.defaults,
         overwrite=args.overwrite,
+        cache=cache,
     )
     print(
         f"generated {args.destination} for {answers.queue_technology}; answers recorded in "
         f"{args.destination / ANSWERS_FILE}"
     )
+    if cache is None:
+        print(
+            "note: git was not found, so the template was copied from a temporary directory and "
+            "copier cannot update this project later; install git and generate again to allow it"
+        )
     return 0

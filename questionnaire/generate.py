@@ -1,9 +1,11 @@
 """Run the bundled copier template: ``jobforge new``.
 
-An installed wheel has no repository top, so the template root is materialized in a temporary
-directory: the ``copier.yml`` rendered from the bundled question bank, next to a copy of the
-installed ``jobforge/templates/project`` tree. Copier then runs with ``unsafe=False``: the
-template has no tasks and no extensions, so it never needs ``--trust``.
+An installed wheel has no repository top, so the template root is materialized: the
+``copier.yml`` rendered from the bundled question bank, next to a copy of the installed
+``jobforge/templates/project`` tree. With a :class:`~.template_cache.TemplateCache` it is
+materialized into that git repository and copied from its tag, so the project's answers name a
+template ``copier update`` can find later; without one, into a temporary directory. Copier runs
+with ``unsafe=False``: the template has no tasks and no extensions, so it never needs ``--trust``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from jobforge.errors import AnswersError, TemplateError
 from .bank import Bank
 from .copier_gen import ANSWERS_FILE, SUBDIRECTORY, render_copier_yml
 from .model import Answers
+from .template_cache import TemplateCache
 from .validation import load_answers
 
 
@@ -59,33 +62,22 @@ def new_project(
     data: Mapping[str, Any] | None = None,
     defaults: bool = False,
     overwrite: bool = False,
+    cache: TemplateCache | None = None,
 ) -> Answers:
     """Generate into ``destination``; return the answers copier recorded, validated.
 
     With ``data`` or ``defaults`` nothing is asked; otherwise copier asks every question in the
-    terminal. Keys of ``data`` starting with ``_`` are dropped.
+    terminal. Keys of ``data`` starting with ``_`` are dropped. With ``cache``, the template is
+    published there and copied from its tag (the project can then be updated with copier).
     """
-    import copier  # heavy: imported only when a project is generated
-
     answers = {k: v for k, v in (data or {}).items() if not k.startswith("_")}
-    with tempfile.TemporaryDirectory(prefix="jobforge-template-") as tmp:
-        root = source.materialize(Path(tmp))
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", copier.errors.CopierWarning)
-                copier.run_copy(
-                    str(root),
-                    str(destination),
-                    data=answers,
-                    defaults=defaults or data is not None,
-                    overwrite=overwrite,
-                    unsafe=False,
-                    quiet=True,
-                )
-        except copier.errors.CopierAnswersInterrupt:
-            raise
-        except (ValueError, copier.errors.CopierError) as exc:
-            raise TemplateError(f"copier could not generate {destination}: {exc}") from exc
+    if cache is not None:
+        tag = cache.publish(source.materialize)
+        _copy(cache.path, destination, answers, defaults or data is not None, overwrite, tag)
+    else:
+        with tempfile.TemporaryDirectory(prefix="jobforge-template-") as tmp:
+            root = source.materialize(Path(tmp))
+            _copy(root, destination, answers, defaults or data is not None, overwrite, None)
     answers_file = destination / ANSWERS_FILE
     try:
         return load_answers(answers_file)
@@ -94,3 +86,32 @@ def new_project(
             f"copier wrote {answers_file} but the answers model rejects it; this is a jobforge "
             f"bug, please report it: {'; '.join(exc.errors)}"
         ) from exc
+
+
+def _copy(
+    root: Path,
+    destination: Path,
+    answers: Mapping[str, Any],
+    defaults: bool,
+    overwrite: bool,
+    vcs_ref: str | None,
+) -> None:
+    import copier  # heavy: imported only when a project is generated
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", copier.errors.CopierWarning)
+            copier.run_copy(
+                str(root),
+                str(destination),
+                data=dict(answers),
+                defaults=defaults,
+                overwrite=overwrite,
+                unsafe=False,
+                quiet=True,
+                vcs_ref=vcs_ref,
+            )
+    except copier.errors.CopierAnswersInterrupt:
+        raise
+    except (ValueError, copier.errors.CopierError) as exc:
+        raise TemplateError(f"copier could not generate {destination}: {exc}") from exc

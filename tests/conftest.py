@@ -35,6 +35,12 @@ SERVICES: dict[str, tuple[str, int, str]] = {
 }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _template_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep ``jobforge new``'s template repository out of the user's cache during the tests."""
+    os.environ["JOBFORGE_TEMPLATE_CACHE"] = str(tmp_path_factory.mktemp("cache") / "template")
+
+
 def _reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1.0):

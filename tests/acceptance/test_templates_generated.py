@@ -8,7 +8,8 @@ For each of ``examples/answers/sqlite.yml`` and ``examples/answers/celery-redis.
 * ``jobforge score --json`` in the project gives 35/35 on the real backend, fault checks
   included; the embedded default does so inside a network namespace of its own, where no server
   can be reached;
-* an existing project keeps its own files, and ``copier update`` with a changed answer works.
+* an existing project keeps its own files, and ``copier update`` with a changed answer works on
+  a project made either way.
 
 The projects run from this repository's virtual environment (which has their dependencies, see
 ``pyproject.toml``'s ``dev`` extra) with ``PYTHONPATH`` pointing at the project.
@@ -276,24 +277,17 @@ def test_generating_into_an_existing_project_overwrites_none_of_its_files(
     assert (existing_project / "jobs" / "worker.py").is_file()
 
 
+@pytest.mark.parametrize("route", ["jobforge new", "copier copy"])
 def test_copier_update_applies_a_changed_answer_and_keeps_the_users_edits(
-    template_repo: Path, tmp_path: Path
+    route: str, template_repo: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "app"
-    ok(
-        run(
-            [
-                BIN / "copier",
-                "copy",
-                template_repo,
-                project,
-                "--data-file",
-                EXAMPLES / "sqlite.yml",
-                "--defaults",
-            ],
-            tmp_path,
-        )
-    )
+    answers = EXAMPLES / "sqlite.yml"
+    if route == "jobforge new":
+        ok(run([BIN / "jobforge", "new", project, "--answers", answers], tmp_path))
+    else:
+        copy = [BIN / "copier", "copy", template_repo, project, "--data-file", answers]
+        ok(run([*copy, "--defaults"], tmp_path))
     settings = project / "jobs" / "settings.py"
     assert "max_retries: int = 3" in settings.read_text()
     readme = project / "README.md"
