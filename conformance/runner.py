@@ -36,6 +36,7 @@ from .env import TERMINAL, Env, Guarded, ImplementationFault, Unsupported, Worke
 from .history import LEDGER_ENV, RUN_ID_ENV, Ledger
 from .probes import PROBE_DEFAULT, probe_payload
 from .profiles import Profile, get_profile
+from .reachability import unreachable
 
 
 class Observer(Protocol):
@@ -208,8 +209,14 @@ class Runner:
             try:
                 self.adapter.call("setup", context)
             except ImplementationFault as exc:
+                hint = (
+                    "; its broker or store cannot be reached: start it, or point the adapter at "
+                    "a running one"
+                    if unreachable(exc)
+                    else ""
+                )
                 raise ConformanceError(
-                    f"adapter.setup() failed, nothing was scored: {exc}"
+                    f"adapter.setup() failed, nothing was scored: {exc}{hint}"
                 ) from exc
             try:
                 self._preflight(description, ledger, pool)
@@ -275,7 +282,13 @@ class Runner:
             while info.status not in TERMINAL and time.monotonic() < deadline:
                 time.sleep(0.02)
                 info = self.adapter.inspect(job_id)
-        except ImplementationFault:
+        except ImplementationFault as exc:
+            if unreachable(exc) is not None:
+                raise ConformanceError(
+                    f"the implementation's broker or store cannot be reached, nothing was "
+                    f"scored: {exc}; start it, or point the adapter at a running one, and run "
+                    f"again"
+                ) from exc
             return  # the implementation's own failure: the checks will show it
         if ledger.read("preflight").attempts:
             return

@@ -8,6 +8,7 @@ For each of ``examples/answers/sqlite.yml`` and ``examples/answers/celery-redis.
 * ``jobforge score --json`` in the project gives 35/35 on the real backend, fault checks
   included; the embedded default does so inside a network namespace of its own, where no server
   can be reached;
+* with its broker down, the score is inconclusive (exit 2) and says why, blaming nothing;
 * an existing project keeps its own files, and ``copier update`` with a changed answer works on
   a project made either way.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tomllib
@@ -250,6 +252,21 @@ def test_the_embedded_default_needs_no_server(generated: Generated, score: Score
         pytest.skip("no network namespace here (needs root, unshare and ip)")
     # The whole score, its worker processes and the project's own suite ran with no network.
     assert score.returncode == 0 and score.results["scorecard"]["total"] == 35, score.output
+
+
+@pytest.mark.parametrize("generated", ["celery-redis"], indirect=True)
+def test_a_broker_that_is_down_makes_the_score_inconclusive(generated: Generated) -> None:
+    project = generated.via_new
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**project_env(project), "JOBS_BROKER_URL": f"redis://127.0.0.1:{port}/0"}
+    out = project / "down.json"
+    done = run([BIN / "jobforge", "score", "--json", out], project, env=env, timeout=300)
+    assert done.returncode == 2, f"{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert {entry["outcome"] for entry in results["outcomes"]} == {"inconclusive"}
+    assert "cannot be reached" in done.stdout + done.stderr
 
 
 @pytest.fixture
