@@ -71,7 +71,13 @@ def test_jobforge_option_runs_checks_as_items(pytester: pytest.Pytester) -> None
     )
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
-        ["*jobforge*observability*health PASSED*", "*jobforge conformance*", "observability *"]
+        [
+            "*collected 36 items / 34 deselected / 2 selected",
+            "*jobforge*observability*health PASSED*",
+            "*jobforge conformance*",
+            "observability *",
+            "partial run (1 of 7 dimensions): no total*",
+        ]
     )
 
 
