@@ -6,18 +6,20 @@
 # project meets its policy (jobforge-policy.yml, a minimum total of 28), 1 below it, 2 inconclusive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e .
-
 rm -rf .demo
 mkdir -p .demo
+# pip's build chatter goes to .demo/pip.log, shown only when an install fails.
+quiet_pip() { "$@" > .demo/pip.log 2>&1 || { cat .demo/pip.log; return 1; }; }
+
+python3 -m venv .venv
+quiet_pip .venv/bin/python -m pip install --upgrade pip
+quiet_pip .venv/bin/python -m pip install -e .
 .venv/bin/jobforge new .demo/app --answers examples/answers/sqlite.yml
 
 # The generated project as its users would install it: its own venv, its dev extra, and jobforge.
 python3 -m venv .demo/venv
-.demo/venv/bin/python -m pip install --quiet --upgrade pip
-.demo/venv/bin/python -m pip install --quiet -e . -e '.demo/app[dev]'
+quiet_pip .demo/venv/bin/python -m pip install --upgrade pip
+quiet_pip .demo/venv/bin/python -m pip install -e . -e '.demo/app[dev]'
 
 cd .demo/app
 echo "== the generated project's own tests"

@@ -240,6 +240,8 @@ def test_the_generated_project_scores_35_on_its_real_backend(score: Score) -> No
     assert not not_passed, score.output
     # A worker SIGKILLed in the middle of a job loses nothing.
     assert outcomes["scalability.sigkill_recovery"] == "pass"
+    # The job logs go to the run's log file, not over the scorecard.
+    assert not [line for line in score.output.splitlines() if line.startswith('{"ts"')]
 
 
 @pytest.mark.parametrize("generated", ["sqlite"], indirect=True)
