@@ -31,7 +31,7 @@ from jobforge.errors import ConformanceError
 from .adapter import Adapter, Capability, Description, JobStatus, RunContext
 from .checks import Check, all_checks
 from .checks.base import Verdict, failed, inconclusive, unsupported
-from .checks.testing import run_suite
+from .checks.testing import SuiteRun, run_suite
 from .env import TERMINAL, Env, Guarded, ImplementationFault, Unsupported, WorkerPool
 from .history import LEDGER_ENV, RUN_ID_ENV, Ledger
 from .probes import PROBE_DEFAULT, probe_payload
@@ -228,6 +228,7 @@ class Runner:
                         durations.get(check.dimension, 0.0) + outcome.duration_s, 3
                     )
                     self.observer.check_finished(check, outcome)
+                _note_suite(shared, notes)
             finally:
                 try:
                     pool.stop_schedulers()
@@ -366,6 +367,18 @@ class Runner:
             evidence=verdict.evidence,
             duration_s=round(time.monotonic() - clock, 3),
         )
+
+
+def _note_suite(shared: Mapping[str, object], notes: list[str]) -> None:
+    """Say how long the own suite took when it ran in the background (its checks show ~0 s)."""
+    future = shared.get("testing.suite")
+    if isinstance(future, Future) and future.done() and future.exception() is None:
+        run = future.result()
+        if isinstance(run, SuiteRun):
+            notes.append(
+                f"own test suite: {run.duration_s:.1f} s, run in the background during the "
+                "other dimensions"
+            )
 
 
 def inconclusive_results(

@@ -170,3 +170,12 @@ def test_probes_that_cannot_write_the_ledger_make_the_run_inconclusive(tmp_path:
         adapter.teardown()
     assert results.outcomes[0].outcome is Outcome.INCONCLUSIVE
     assert "left no record in the history ledger" in results.notes[0]
+
+
+def test_a_background_suite_reports_its_own_duration(adapter: ReferenceAdapter) -> None:
+    testing = [c for c in registry().values() if c.dimension == "testing"]
+    results = Runner(adapter, checks=testing).run()
+    assert {o.outcome for o in results.outcomes} == {Outcome.PASS}
+    (note,) = [n for n in results.notes if n.startswith("own test suite:")]
+    seconds = float(note.split()[3])
+    assert seconds > 0
