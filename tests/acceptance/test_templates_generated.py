@@ -222,6 +222,20 @@ def test_the_generated_project_is_ruff_and_mypy_clean(generated: Generated) -> N
     ok(run([BIN / "mypy", generated.package, "tests"], project, env=env))
 
 
+def test_the_ci_workflows_lint_and_type_steps_pass_as_written(generated: Generated) -> None:
+    project = generated.via_new
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "jobs.yml").read_text())
+    steps = {step.get("name"): step for step in workflow["jobs"]["test"]["steps"]}
+    for name in ("Lint", "Types"):
+        ok(
+            run(
+                ["bash", "-euo", "pipefail", "-c", steps[name]["run"]],
+                project,
+                env=project_env(project),
+            )
+        )
+
+
 def test_the_generated_projects_own_tests_pass(generated: Generated) -> None:
     project = generated.via_new
     out = ok(
