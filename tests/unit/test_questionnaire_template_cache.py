@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,18 @@ def test_cache_location_follows_the_environment(
     monkeypatch.delenv(CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_path() == tmp_path / "xdg" / "jobforge" / "template"
+
+
+def test_concurrent_publishers_agree_on_one_commit(tmp_path: Path) -> None:
+    cache = TemplateCache(tmp_path / "template", "2.0.0")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        tags = list(pool.map(lambda _: cache.publish(_writer("same")), range(8)))
+    assert set(tags) == {"v2.0.0"}
+    log = subprocess.run(
+        ["git", "rev-list", "--count", "HEAD"],
+        cwd=cache.path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert log.stdout.strip() == "1"
