@@ -175,7 +175,7 @@ def test_probes_that_cannot_write_the_ledger_make_the_run_inconclusive(tmp_path:
 def test_a_background_suite_reports_its_own_duration(adapter: ReferenceAdapter) -> None:
     testing = [c for c in registry().values() if c.dimension == "testing"]
     results = Runner(adapter, checks=testing).run()
-    assert {o.outcome for o in results.outcomes} == {Outcome.PASS}
+    assert {o.outcome for o in results.outcomes} == {Outcome.PASS}, results.outcomes
     (note,) = [n for n in results.notes if n.startswith("own test suite:")]
     seconds = float(note.split()[3])
     assert seconds > 0
