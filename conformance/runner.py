@@ -38,6 +38,12 @@ from .probes import PROBE_DEFAULT, probe_payload
 from .profiles import Profile, get_profile
 from .reachability import unreachable
 
+#: What to do when the implementation's broker or store refuses connections.
+_UNREACHABLE_ADVICE = (
+    "the implementation's broker or store cannot be reached: start it, or point the adapter at "
+    "a running one"
+)
+
 
 class Observer(Protocol):
     """Hears about a run's progress (the CLI draws progress bars from it)."""
@@ -209,12 +215,7 @@ class Runner:
             try:
                 self.adapter.call("setup", context)
             except ImplementationFault as exc:
-                hint = (
-                    "; its broker or store cannot be reached: start it, or point the adapter at "
-                    "a running one"
-                    if unreachable(exc)
-                    else ""
-                )
+                hint = f"; {_UNREACHABLE_ADVICE}" if unreachable(exc) else ""
                 raise ConformanceError(
                     f"adapter.setup() failed, nothing was scored: {exc}{hint}"
                 ) from exc
@@ -286,9 +287,7 @@ class Runner:
         except ImplementationFault as exc:
             if unreachable(exc) is not None:
                 raise ConformanceError(
-                    f"the implementation's broker or store cannot be reached, nothing was "
-                    f"scored: {exc}; start it, or point the adapter at a running one, and run "
-                    f"again"
+                    f"nothing was scored: {exc}; {_UNREACHABLE_ADVICE}, and run again"
                 ) from exc
             return  # the implementation's own failure: the checks will show it
         if ledger.read("preflight").attempts:

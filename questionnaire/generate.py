@@ -71,13 +71,13 @@ def new_project(
     published there and copied from its tag (the project can then be updated with copier).
     """
     answers = {k: v for k, v in (data or {}).items() if not k.startswith("_")}
+    quiet = defaults or data is not None
     if cache is not None:
         tag = cache.publish(source.materialize)
-        _copy(cache.path, destination, answers, defaults or data is not None, overwrite, tag)
+        _copy(cache.path, destination, answers, quiet, overwrite, tag)
     else:
         with tempfile.TemporaryDirectory(prefix="jobforge-template-") as tmp:
-            root = source.materialize(Path(tmp))
-            _copy(root, destination, answers, defaults or data is not None, overwrite, None)
+            _copy(source.materialize(Path(tmp)), destination, answers, quiet, overwrite, None)
     answers_file = destination / ANSWERS_FILE
     try:
         return load_answers(answers_file)
