@@ -106,11 +106,13 @@ def answers_of(project: Path) -> dict[str, Any]:
 
 
 def tree(project: Path) -> dict[str, bytes]:
-    """Every file of a freshly generated project by relative path, the answers file aside."""
+    """Every file of a freshly generated project by relative path, answers file and git aside."""
     return {
         str(path.relative_to(project)): path.read_bytes()
         for path in sorted(project.rglob("*"))
-        if path.is_file() and path.name != ANSWERS_FILE
+        if path.is_file()
+        and path.name != ANSWERS_FILE
+        and ".git" not in path.relative_to(project).parts
     }
 
 
