@@ -221,3 +221,40 @@ def test_ci_workflow_passes_zizmor_with_no_findings(
     for line in workflow.read_text().splitlines():
         if "uses:" in line:
             assert re.search(r"@[0-9a-f]{40}  # v\d+\.\d+\.\d+$", line), line
+
+
+def test_each_schedule_fires_its_own_job_type_even_without_the_scheduled_kind(
+    root: Path, tmp_path: Path
+) -> None:
+    chosen = {
+        **answers("sqlite"),
+        "job_types": ["immediate"],
+        "schedules": [
+            {"name": "purge_old_uploads", "cron": "30 2 * * 0"},
+            {"name": "sync_prices", "every_seconds": 600},
+        ],
+    }
+    project = render(root, tmp_path / "app", chosen)
+    package = _package(project).name
+    code = (
+        "import json\n"
+        f"from {package}.job_types import default_catalogue\n"
+        f"from {package}.scheduler import schedules_from_settings\n"
+        f"from {package}.settings import load_settings\n"
+        "settings = load_settings({})\n"
+        "catalogue = default_catalogue(settings)\n"
+        "print(json.dumps({s.name: [s.job_type, catalogue.get(s.job_type).kind]\n"
+        "                  for s in schedules_from_settings(settings)}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(project)},
+    ).stdout
+    assert json.loads(out) == {
+        "purge_old_uploads": ["schedules.purge_old_uploads", "scheduled"],
+        "sync_prices": ["schedules.sync_prices", "scheduled"],
+    }
