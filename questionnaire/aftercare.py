@@ -40,10 +40,8 @@ def spec_only_notice(option: Option) -> str | None:
 class GitOutcome:
     """What happened to version control after generating."""
 
-    initialized: bool  # this run ran `git init` (and tried the first commit)
-    committed: bool  # this run made the first commit
-    in_repository: bool  # the destination was already inside a git work tree
-    advice: tuple[str, ...] = ()  # commands the user still has to run, one per line
+    committed: bool  # this run made the project's first commit
+    advice: tuple[str, ...] = ()  # what the user still has to run, one line each
 
 
 def _git(destination: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -70,9 +68,7 @@ def first_commit(destination: Path) -> GitOutcome:
     where = _quoted(destination)
     if shutil.which("git") is None:
         return GitOutcome(
-            initialized=False,
             committed=False,
-            in_repository=False,
             advice=(
                 "git was not found, so copier cannot update this project later; install git, "
                 f"then run: jobforge new {where} --answers "
@@ -82,9 +78,7 @@ def first_commit(destination: Path) -> GitOutcome:
     inside = _git(destination, "rev-parse", "--is-inside-work-tree")
     if inside.returncode == 0 and inside.stdout.strip() == "true":
         return GitOutcome(
-            initialized=False,
             committed=False,
-            in_repository=True,
             advice=(
                 f"commit the generated files (git -C {where} add -A && git -C {where} commit), "
                 "which copier update needs",
@@ -95,9 +89,7 @@ def first_commit(destination: Path) -> GitOutcome:
         done = _git(destination, *args)
         if done.returncode != 0:
             return GitOutcome(
-                initialized=False,
                 committed=False,
-                in_repository=False,
                 advice=(
                     f"git {args[0]} failed ({_first_line(done.stderr)}); fix that, then run: "
                     f"git -C {where} init && git -C {where} add -A && {commit}",
@@ -105,11 +97,9 @@ def first_commit(destination: Path) -> GitOutcome:
             )
     done = _git(destination, "commit", "-q", "-m", FIRST_COMMIT)
     if done.returncode == 0:
-        return GitOutcome(initialized=True, committed=True, in_repository=False)
+        return GitOutcome(committed=True)
     return GitOutcome(
-        initialized=True,
         committed=False,
-        in_repository=False,
         advice=(
             f"git could not commit ({_first_line(done.stderr)}); set your identity with "
             "git config --global user.name 'Your Name' and "

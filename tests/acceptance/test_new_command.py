@@ -230,3 +230,19 @@ def test_the_gitignore_covers_what_the_generated_cli_leaves_behind(tmp_path: Pat
     (project / ".venv" / "bin" / "python").write_text("")
     ok(run([sys.executable, "-m", "compileall", "-q", "jobs"], project, project_env))
     assert ok(run(["git", "status", "--porcelain", "--untracked-files=all"], project, env)) == ""
+
+
+def test_without_git_it_says_exactly_what_to_run_and_that_works(tmp_path: Path) -> None:
+    project = tmp_path / "app"
+    env = env_of(tmp_path, **IDENTITY)
+    env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
+    no_git = {**env, "PATH": str(BIN)}  # the virtual environment only: no git there
+    command = [BIN / "jobforge", "new", project, "--answers", example("sqlite")]
+    out = ok(run(command, tmp_path, no_git))
+    assert "git: initialized" not in out and not (project / ".git").exists()
+    (note,) = [line for line in out.splitlines() if line.startswith("note: ")]
+    advised = note.split("then run: ", 1)[1]
+    assert advised == f"jobforge new {project} --answers {project / ANSWERS_FILE} --overwrite"
+    # With git installed, the advised command makes the project updatable.
+    ok(run(["bash", "-c", advised], tmp_path, env))
+    ok(run([BIN / "copier", "update", "--answers-file", ANSWERS_FILE, "--defaults"], project, env))
