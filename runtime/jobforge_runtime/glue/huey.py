@@ -1,0 +1,249 @@
+"""Huey on SQLite: the embedded backend, no server; messages are JSON, never pickle.
+
+Huey's queue lives in the ledger's own SQLite file and uses the ledger's connection, so a job's
+record and its message commit in one transaction (enqueue, retry). What this adds to Huey:
+
+* a JSON serializer for Huey's messages (Huey pickles by default);
+* due delayed jobs moved every 10 ms (Huey's scheduler checks once a second, which would stretch
+  short retry delays);
+* SIGTERM as the graceful signal (finish the running job, then exit);
+* lease recovery: Huey deletes a message when a worker takes it, so a worker killed mid-job would
+  lose it; the ledger's lease and the reaper thread take such jobs back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from huey import SqliteHuey
+from huey.api import TaskWrapper
+from huey.consumer import Consumer, Scheduler
+from huey.registry import Message
+from huey.serializer import Serializer
+from huey.storage import SqliteStorage
+
+from jobforge_runtime.alerts import alerter_for
+from jobforge_runtime.catalogue import Catalogue
+from jobforge_runtime.errors import SettingsError
+from jobforge_runtime.ledger.sqlite import SqliteLedger
+from jobforge_runtime.logs import log_event
+from jobforge_runtime.recovery import Reaper, worker_name
+from jobforge_runtime.runtime import Runtime
+from jobforge_runtime.settings import Settings
+
+_TIMES = ("eta", "expires", "expires_resolved")
+
+
+def _encode(message: Any) -> Any:
+    if message is None:
+        return None
+    doc: dict[str, Any] = dict(message._asdict())
+    for name in _TIMES:
+        value = doc.get(name)
+        if isinstance(value, dt.datetime):
+            doc[name] = {"$dt": value.isoformat()}
+        elif isinstance(value, dt.timedelta):
+            doc[name] = value.total_seconds()
+    doc["args"] = list(doc.get("args") or ())
+    doc["on_complete"] = _encode(doc.get("on_complete"))
+    doc["on_error"] = _encode(doc.get("on_error"))
+    if doc.get("chord_config") is not None:
+        raise SettingsError("chord_config: chords cannot be sent as JSON; queue jobs one by one")
+    return doc
+
+
+def _decode(doc: Any) -> Any:
+    if doc is None:
+        return None
+    fields = dict(doc)
+    for name in _TIMES:
+        value = fields.get(name)
+        if isinstance(value, dict) and "$dt" in value:
+            fields[name] = dt.datetime.fromisoformat(value["$dt"])
+    fields["args"] = tuple(fields.get("args") or ())
+    fields["on_complete"] = _decode(fields.get("on_complete"))
+    fields["on_error"] = _decode(fields.get("on_error"))
+    return Message(**fields)
+
+
+class JsonSerializer(Serializer):  # type: ignore[misc]
+    """Serialize Huey messages as JSON instead of pickle."""
+
+    def _serialize(self, data: Any) -> bytes:
+        if isinstance(data, Message):
+            return json.dumps({"message": _encode(data)}, separators=(",", ":")).encode()
+        return json.dumps({"value": data}).encode()
+
+    def _deserialize(self, data: bytes) -> Any:
+        doc = json.loads(data)
+        if "message" in doc:
+            return _decode(doc["message"])
+        return doc["value"]
+
+
+class SharedSqliteStorage(SqliteStorage):  # type: ignore[misc]
+    """Huey's SQLite storage on the ledger's connection, joining a transaction already open."""
+
+    def __init__(self, name: str = "huey", *, ledger: SqliteLedger, **kwargs: Any) -> None:
+        """Store Huey's tables in ``ledger``'s file."""
+        self._ledger = ledger
+        super().__init__(name, filename=str(ledger.path), **kwargs)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The ledger's connection of this thread."""
+        return self._ledger.connection()
+
+    @contextlib.contextmanager
+    def db(self, commit: bool = False, close: bool = False) -> Iterator[sqlite3.Cursor]:
+        """Yield a cursor; with ``commit``, in a transaction of its own unless one is open."""
+        conn = self.conn
+        cursor = conn.cursor()
+        own = commit and not conn.in_transaction
+        try:
+            if own:
+                cursor.execute("begin immediate")
+            yield cursor
+        except BaseException:
+            if own:
+                conn.rollback()
+            raise
+        else:
+            if own:
+                conn.commit()
+        finally:
+            cursor.close()
+
+    def close(self) -> bool:
+        """Leave the shared connection open (the ledger owns it)."""
+        return False
+
+
+class FastScheduler(Scheduler):  # type: ignore[misc]
+    """Huey's scheduler, moving due delayed jobs every 10 ms instead of every second."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Create the scheduler, then shorten its interval."""
+        super().__init__(*args, **kwargs)
+        self.interval = 0.01
+
+
+class HueyDispatcher:
+    """One Huey instance per queue, all in the ledger's SQLite file; dispatches job ids."""
+
+    def __init__(self, settings: Settings, ledger: SqliteLedger) -> None:
+        """Create the Huey instances; :meth:`bind` registers the job-running task on each."""
+        self.settings = settings
+        self.hueys: dict[str, SqliteHuey] = {}
+        self.tasks: dict[str, TaskWrapper] = {}
+        for queue in settings.queues:
+            self.hueys[queue] = SqliteHuey(
+                name=f"{settings.key_prefix}.{queue}",
+                results=False,
+                serializer=JsonSerializer(),
+                utc=True,
+                storage_class=SharedSqliteStorage,
+                ledger=ledger,
+            )
+
+    def bind(self, body: Callable[[str, str], None]) -> None:
+        """Register ``body(job_id, job_type)`` as the task every queue runs."""
+        for queue, huey in self.hueys.items():
+            self.tasks[queue] = huey.task(name="run_job")(body)
+
+    def dispatch(
+        self, job_id: str, job_type: str, *, queue: str, priority: int, delay_s: float
+    ) -> None:
+        """Queue ``job_id`` on ``queue`` (after ``delay_s`` seconds when positive)."""
+        task = self.tasks.get(queue)
+        if task is None:
+            raise SettingsError(
+                f"queue={queue!r} is not one of the settings' queues {list(self.tasks)}; "
+                "add it to Settings.queues or fix the job's queue"
+            )
+        if delay_s > 0:
+            task.schedule(args=(job_id, job_type), delay=delay_s, priority=priority)
+        else:
+            task.huey.enqueue(task.s(job_id, job_type, priority=priority))
+
+    def ping(self) -> bool:
+        """Return True when the SQLite file answers."""
+        try:
+            next(iter(self.hueys.values())).pending_count()
+        except Exception:
+            return False
+        return True
+
+
+def build_runtime(settings: Settings, catalogue: Catalogue) -> Runtime:
+    """Return a runtime on Huey and SQLite: ledger and queue in ``settings``' SQLite file."""
+    from jobforge_runtime.execution import execute
+
+    ledger = SqliteLedger(settings.sqlite_path(), prefix=settings.key_prefix)
+    dispatcher = HueyDispatcher(settings, ledger)
+    runtime = Runtime(
+        settings=settings,
+        ledger=ledger,
+        catalogue=catalogue,
+        dispatcher=dispatcher,
+        alerter=alerter_for(settings, ledger, _logger()),
+    )
+
+    def run_job(job_id: str, job_type: str) -> None:
+        execute(runtime, job_id, job_type, worker=worker_name())
+
+    dispatcher.bind(run_job)
+    return runtime
+
+
+def _logger() -> Any:
+    import logging
+
+    from jobforge_runtime.logs import LOGGER_NAME
+
+    return logging.getLogger(LOGGER_NAME)
+
+
+def run_worker(runtime: Runtime, *, queue: str, concurrency: int) -> None:
+    """Consume ``queue`` with ``concurrency`` worker processes until SIGTERM or SIGINT."""
+    dispatcher = runtime.dispatcher
+    if not isinstance(dispatcher, HueyDispatcher):
+        raise SettingsError("run_worker: this runtime was not built by glue.huey.build_runtime")
+    if queue not in dispatcher.hueys:
+        raise SettingsError(
+            f"queue={queue!r} is not one of the settings' queues {list(dispatcher.hueys)}"
+        )
+
+    class RuntimeConsumer(Consumer):  # type: ignore[misc]
+        scheduler_class = FastScheduler
+        reaper: Reaper | None = None
+
+        def start(self) -> None:
+            super().start()
+            self.reaper = Reaper(runtime, worker=worker_name()).start()
+            log_event(
+                runtime.logger, "worker_ready", "worker ready", queue=queue, worker=worker_name()
+            )
+
+        def stop(self, graceful: bool = False) -> None:
+            super().stop(graceful=graceful)
+            if self.reaper is not None:
+                self.reaper.stop()
+
+    RuntimeConsumer(
+        dispatcher.hueys[queue],
+        workers=concurrency,
+        worker_type="process",
+        periodic=False,
+        initial_delay=0.01,
+        backoff=1.5,
+        max_delay=runtime.settings.poll_max_delay_s,
+        graceful_signal="TERM",
+        check_worker_health=True,
+        health_check_interval=1,
+    ).run()
