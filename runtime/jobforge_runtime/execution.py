@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from jobforge_runtime.catalogue import AnyJob
@@ -23,31 +24,64 @@ from jobforge_runtime.errors import (
     is_retryable,
 )
 from jobforge_runtime.logs import log_event
-from jobforge_runtime.records import Alert, ClaimOutcome, JobRecord, JobStatus, Settlement
+from jobforge_runtime.records import (
+    Alert,
+    Claim,
+    ClaimOutcome,
+    JobRecord,
+    JobStatus,
+    Settlement,
+)
 from jobforge_runtime.runtime import Runtime
 from jobforge_runtime.timeouts import can_preempt, deadline
 
 
-def execute(runtime: Runtime, job_id: str, job_type: str, *, worker: str) -> JobRecord | None:
-    """Run one delivery of ``job_id``; return its record after the attempt (None: not run)."""
+def claim(runtime: Runtime, job_id: str, job_type: str, *, worker: str) -> Claim:
+    """Claim ``job_id`` for ``worker`` under its job type's limits (one ledger transaction)."""
     job = runtime.catalogue.get(job_type) if job_type in runtime.catalogue else None
-    claim = runtime.ledger.claim(job_id, worker, runtime.limits_for(job), now=runtime.clock())
-    if claim.outcome in (ClaimOutcome.NOT_YET, ClaimOutcome.BUSY) and claim.record is None:
+    return runtime.ledger.claim(job_id, worker, runtime.limits_for(job), now=runtime.clock())
+
+
+#: Takes a completed attempt whose settlement a glue module writes in its next transaction.
+Defer = Callable[[JobRecord, Settlement, str], None]
+
+
+def execute(
+    runtime: Runtime,
+    job_id: str,
+    job_type: str,
+    *,
+    worker: str,
+    claimed: Claim | None = None,
+    defer: Defer | None = None,
+) -> JobRecord | None:
+    """Run one delivery of ``job_id``; return its record after the attempt (None: not run).
+
+    ``claimed`` is the claim a glue module already made in the broker's own transaction (Huey on
+    SQLite claims while it takes the message); without it the job is claimed here. ``defer``
+    takes a completed attempt instead of settling it now, so the glue can write it together with
+    taking the next message (one transaction per job on the worker side).
+    """
+    job = runtime.catalogue.get(job_type) if job_type in runtime.catalogue else None
+    taken = claimed or claim(runtime, job_id, job_type, worker=worker)
+    if taken.outcome in (ClaimOutcome.NOT_YET, ClaimOutcome.BUSY):
         queue = job.queue if job is not None and job.queue else runtime.settings.queues[0]
         runtime.dispatcher.dispatch(
             job_id,
             job_type,
             queue=queue,
             priority=0 if job is None else job.priority,
-            delay_s=claim.retry_in_s,
+            delay_s=taken.retry_in_s,
         )
         return None
-    if claim.outcome is not ClaimOutcome.CLAIMED or claim.record is None:
+    if taken.outcome is not ClaimOutcome.CLAIMED or taken.record is None:
         return None
-    return _run(runtime, claim.record, job, worker)
+    return _run(runtime, taken.record, job, worker, defer)
 
 
-def _run(runtime: Runtime, record: JobRecord, job: AnyJob | None, worker: str) -> JobRecord | None:
+def _run(
+    runtime: Runtime, record: JobRecord, job: AnyJob | None, worker: str, defer: Defer | None
+) -> JobRecord | None:
     per_job = runtime.settings.log_job_events
     log_event(
         runtime.logger,
@@ -78,8 +112,17 @@ def _run(runtime: Runtime, record: JobRecord, job: AnyJob | None, worker: str) -
         return _failed(runtime, record, job, exc, time.monotonic() - started, worker)
     finally:
         runtime.leases.release(record.job_id)
-    duration = time.monotonic() - started
-    done = Settlement(status=JobStatus.COMPLETED, duration_s=duration)
+    done = Settlement(status=JobStatus.COMPLETED, duration_s=time.monotonic() - started)
+    if defer is not None:
+        defer(record, done, worker)
+        return None
+    return complete(runtime, record, done, worker)
+
+
+def complete(
+    runtime: Runtime, record: JobRecord, done: Settlement, worker: str
+) -> JobRecord | None:
+    """Settle a completed attempt and log it; None when the claim was lost meanwhile."""
     after = runtime.ledger.settle(record.job_id, worker, done, now=runtime.clock())
     if after is None:
         log_event(
@@ -94,11 +137,11 @@ def _run(runtime: Runtime, record: JobRecord, job: AnyJob | None, worker: str) -
         log_event(
             runtime.logger,
             "completed",
-            per_job_info=per_job,
+            per_job_info=runtime.settings.log_job_events,
             job_id=record.job_id,
             job_type=record.job_type,
             attempt=record.attempts,
-            duration_s=round(duration, 6),
+            duration_s=round(done.duration_s, 6),
         )
     return after
 

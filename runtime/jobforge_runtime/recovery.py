@@ -22,9 +22,12 @@ if TYPE_CHECKING:
     from jobforge_runtime.runtime import Runtime
 
 
+_HOST = socket.gethostname()
+
+
 def worker_name() -> str:
     """Return this process's worker identity: ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{_HOST}:{os.getpid()}"
 
 
 class LeaseKeeper:
@@ -74,8 +77,8 @@ class LeaseKeeper:
                         self._held.pop(job_id, None)
 
 
-def reap(runtime: Runtime) -> int:
-    """Take back every job whose claim lapsed and re-publish due jobs whose message was lost."""
+def reap(runtime: Runtime, *, stale: bool = True) -> int:
+    """Take back every job whose claim lapsed; with ``stale``, re-publish lost messages too."""
     from jobforge_runtime.execution import alert_dead
 
     now = runtime.clock()
@@ -100,7 +103,10 @@ def reap(runtime: Runtime) -> int:
             )
         elif record.status is JobStatus.DEAD:
             alert_dead(runtime, record, record.error or "worker lost", "transient")
-    for record in runtime.ledger.stale(now=now, stale_s=runtime.settings.redispatch_after_s):
+    lost = (
+        runtime.ledger.stale(now=now, stale_s=runtime.settings.redispatch_after_s) if stale else []
+    )
+    for record in lost:
         log_event(runtime.logger, "redispatched", job_id=record.job_id, job_type=record.job_type)
         runtime.dispatcher.dispatch(
             record.job_id,
@@ -124,13 +130,18 @@ class Reaper:
         self._interval = interval_s or max(0.05, min(5.0, runtime.settings.lease_s / 3))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="reaper", daemon=True)
+        self._next_stale = 0.0  # lost messages are looked for less often: a scan of waiting jobs
 
     def pass_once(self) -> None:
         """Beat, then reap, once."""
         store: RecoveryStore = self._runtime.ledger
+        now = self._runtime.clock()
         if self._worker is not None:
-            store.beat(self._worker, now=self._runtime.clock())
-        reap(self._runtime)
+            store.beat(self._worker, now=now)
+        stale = now >= self._next_stale
+        if stale:
+            self._next_stale = now + self._runtime.settings.redispatch_after_s / 4
+        reap(self._runtime, stale=stale)
 
     def _loop(self) -> None:
         while True:

@@ -22,6 +22,7 @@ from typing import Any
 
 from huey import SqliteHuey
 from huey.api import TaskWrapper
+from huey.constants import EmptyData
 from huey.consumer import Consumer, Scheduler
 from huey.registry import Message
 from huey.serializer import Serializer
@@ -30,8 +31,9 @@ from huey.storage import SqliteStorage
 from jobforge_runtime.alerts import alerter_for
 from jobforge_runtime.catalogue import Catalogue
 from jobforge_runtime.errors import SettingsError
-from jobforge_runtime.ledger.sqlite import SqliteLedger
+from jobforge_runtime.ledger.sqlite import SqliteLedger, begin_write
 from jobforge_runtime.logs import log_event
+from jobforge_runtime.records import Claim, JobRecord, Settlement
 from jobforge_runtime.recovery import Reaper, worker_name
 from jobforge_runtime.runtime import Runtime
 from jobforge_runtime.settings import Settings
@@ -92,7 +94,32 @@ class SharedSqliteStorage(SqliteStorage):  # type: ignore[misc]
     def __init__(self, name: str = "huey", *, ledger: SqliteLedger, **kwargs: Any) -> None:
         """Store Huey's tables in ``ledger``'s file."""
         self._ledger = ledger
+        self.on_dequeue: Callable[[bytes], None] | None = None  # runs in the dequeue transaction
+        self.before_dequeue: Callable[[], None] | None = None  # also, before taking a message
         super().__init__(name, filename=str(ledger.path), **kwargs)
+
+    def dequeue(self) -> bytes | None:
+        """Take the next message; run the hooks in the same transaction."""
+        conn = self.conn
+        waiting = conn.execute("select 1 from task where queue = ? limit 1", (self.name,))
+        if waiting.fetchone() is None:
+            if self.before_dequeue is not None:
+                self.before_dequeue()
+            return None
+        with self._ledger.transaction() as db:
+            if self.before_dequeue is not None:
+                self.before_dequeue()
+            row = db.execute(
+                "select id, data from task where queue = ? order by priority desc, id limit 1",
+                (self.name,),
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("delete from task where id = ?", (row[0],))
+            data: bytes = row[1]
+            if self.on_dequeue is not None:
+                self.on_dequeue(data)
+            return data
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -107,7 +134,7 @@ class SharedSqliteStorage(SqliteStorage):  # type: ignore[misc]
         own = commit and not conn.in_transaction
         try:
             if own:
-                cursor.execute("begin immediate")
+                begin_write(conn)
             yield cursor
         except BaseException:
             if own:
@@ -122,6 +149,26 @@ class SharedSqliteStorage(SqliteStorage):  # type: ignore[misc]
     def close(self) -> bool:
         """Leave the shared connection open (the ledger owns it)."""
         return False
+
+    def pop_data(self, key: str) -> Any:
+        """Take a stored value; look before taking the write lock (Huey pops after every task)."""
+        found = self.conn.execute(
+            "select 1 from kv where queue = ? and key = ? limit 1", (self.name, key)
+        ).fetchone()
+        if found is None:
+            return EmptyData
+        return super().pop_data(key)
+
+    def read_schedule(self, ts: dt.datetime) -> list[bytes]:
+        """Take due delayed messages; look before taking the write lock (polled every 10 ms)."""
+        due = self.conn.execute(
+            "select 1 from schedule where queue = ? and timestamp <= ? limit 1",
+            (self.name, ts.timestamp()),
+        ).fetchone()
+        if due is None:
+            return []
+        result: list[bytes] = super().read_schedule(ts)
+        return result
 
 
 class FastScheduler(Scheduler):  # type: ignore[misc]
@@ -182,7 +229,7 @@ class HueyDispatcher:
 
 def build_runtime(settings: Settings, catalogue: Catalogue) -> Runtime:
     """Return a runtime on Huey and SQLite: ledger and queue in ``settings``' SQLite file."""
-    from jobforge_runtime.execution import execute
+    from jobforge_runtime.execution import claim, complete, execute
 
     ledger = SqliteLedger(settings.sqlite_path(), prefix=settings.key_prefix)
     dispatcher = HueyDispatcher(settings, ledger)
@@ -194,10 +241,35 @@ def build_runtime(settings: Settings, catalogue: Catalogue) -> Runtime:
         alerter=alerter_for(settings, ledger, _logger()),
     )
 
+    claims: dict[str, Claim] = {}  # made while taking the message, used when running it
+    completed: list[tuple[JobRecord, Settlement, str]] = []  # settled when taking the next one
+    serializer = JsonSerializer()
+
+    def defer(record: JobRecord, done: Settlement, worker: str) -> None:
+        completed.append((record, done, worker))
+
+    def settle_completed() -> None:
+        while completed:
+            complete(runtime, *completed.pop(0))
+
+    def claim_while_taking(data: bytes) -> None:
+        message = serializer.deserialize(data)
+        if message.name in task_names and len(message.args) == 2:
+            job_id, job_type = message.args
+            claims[job_id] = claim(runtime, job_id, job_type, worker=worker_name())
+
     def run_job(job_id: str, job_type: str) -> None:
-        execute(runtime, job_id, job_type, worker=worker_name())
+        claimed = claims.pop(job_id, None)
+        execute(runtime, job_id, job_type, worker=worker_name(), claimed=claimed, defer=defer)
 
     dispatcher.bind(run_job)
+    task_names = {
+        f"{t.task_class.__module__}.{t.task_class.__name__}" for t in dispatcher.tasks.values()
+    }
+    for huey in dispatcher.hueys.values():
+        huey.storage.on_dequeue = claim_while_taking
+        huey.storage.before_dequeue = settle_completed
+        huey.on_shutdown(name="settle_completed")(settle_completed)
     return runtime
 
 

@@ -12,8 +12,8 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +38,18 @@ create table if not exists {p}jobs (
     job_id text primary key, job_type text not null, payload text not null,
     queue text not null, priority integer not null, status text not null,
     attempts integer not null default 0, max_attempts integer not null,
-    idempotency_key text unique, created_at real not null, updated_at real not null,
+    idempotency_key text, created_at real not null, updated_at real not null,
     not_before real not null, lease_until real, owner text, error text, error_kind text,
     progress real, checkpoint text, group_key text, replay_of text,
     effect_scope text not null, unique_key text, dispatched_at real
-);
-create index if not exists {p}jobs_unique on {p}jobs (unique_key, status);
-create index if not exists {p}jobs_status on {p}jobs (status, lease_until);
-create index if not exists {p}jobs_group on {p}jobs (group_key, status);
+) without rowid;
+create unique index if not exists {p}jobs_idempotency on {p}jobs (idempotency_key)
+    where idempotency_key is not null;
+create index if not exists {p}jobs_unique on {p}jobs (unique_key, status)
+    where unique_key is not null;
+create index if not exists {p}jobs_group on {p}jobs (group_key, status)
+    where group_key is not null;
+create index if not exists {p}jobs_running on {p}jobs (lease_until) where status = 'RUNNING';
 create table if not exists {p}starts (job_type text not null, at real not null);
 create index if not exists {p}starts_type_at on {p}starts (job_type, at);
 create table if not exists {p}effects (
@@ -63,9 +67,9 @@ create table if not exists {p}schedule_ticks (
 create table if not exists {p}counters (
     name text not null, label text not null, value real not null, primary key (name, label)
 );
-create table if not exists {p}durations (
-    job_type text not null, bucket real not null, n integer not null, total real not null,
-    primary key (job_type, bucket)
+create table if not exists {p}attempts (
+    job_type text not null, outcome text not null, bucket real not null,
+    n integer not null, total real not null, primary key (job_type, outcome, bucket)
 );
 create table if not exists {p}alerts (
     id integer primary key autoincrement, kind text not null, job_id text,
@@ -122,6 +126,26 @@ def _letter(row: sqlite3.Row) -> DeadLetter:
     )
 
 
+#: How long a write transaction waits for another writer before giving up.
+WRITE_WAIT_S = 30.0
+
+
+def begin_write(db: sqlite3.Connection) -> None:
+    """Start a write transaction, waiting for another writer with short, growing pauses."""
+    pause, deadline = 0.00005, time.monotonic() + WRITE_WAIT_S
+    while True:
+        try:
+            db.execute("begin immediate")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.002)
+
+
 class SqliteLedger:
     """The ledger in one SQLite file; every table name starts with ``<prefix>_``."""
 
@@ -140,7 +164,10 @@ class SqliteLedger:
         cached: tuple[int, sqlite3.Connection] | None = getattr(self._local, "conn", None)
         if cached is not None and cached[0] == pid:
             return cached[1]
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        # No busy timeout: SQLite's busy handler sleeps whole milliseconds between tries, which
+        # under many short write transactions costs more than the transactions themselves. Write
+        # transactions retry in :meth:`transaction`; WAL readers do not wait for writers.
+        conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute("pragma journal_mode=wal")
         conn.execute("pragma synchronous=normal")
@@ -154,7 +181,7 @@ class SqliteLedger:
         if db.in_transaction:  # nested: join the caller's transaction
             yield db
             return
-        db.execute("begin immediate")
+        begin_write(db)
         try:
             yield db
         except BaseException:
@@ -229,7 +256,6 @@ class SqliteLedger:
                 now,
             ),
         )
-        self._incr(db, "jobs_enqueued_total", job.job_type)
 
     @staticmethod
     def _new_record(job: NewJob, now: float) -> JobRecord:
@@ -257,6 +283,17 @@ class SqliteLedger:
     def claim(self, job_id: str, worker: str, limits: ClaimLimits, *, now: float) -> Claim:
         """Take a job for ``worker`` if it is due and the limits allow (one transaction)."""
         with self.transaction() as db:
+            if limits.global_cap is None and limits.type_cap is None and limits.rate_per_s is None:
+                # No limit to count: one conditional update takes a free, due job.
+                row = db.execute(
+                    f"update {self._t('jobs')} set status = 'RUNNING', attempts = attempts + 1,"
+                    " lease_until = ?, owner = ?, updated_at = ? where job_id = ? and"
+                    " not_before <= ? and group_key is null and (status in ('PENDING',"
+                    " 'RETRYING') or (status = 'RUNNING' and lease_until <= ?)) returning *",
+                    (now + limits.lease_s, worker, now, job_id, now, now),
+                ).fetchone()
+                if row is not None:
+                    return Claim(outcome=ClaimOutcome.CLAIMED, record=_record(row))
             row = self._row(db, job_id)
             if row is None:
                 return Claim(outcome=ClaimOutcome.GONE)
@@ -268,7 +305,6 @@ class SqliteLedger:
                 " lease_until = ?, owner = ?, updated_at = ? where job_id = ? returning *",
                 (now + limits.lease_s, worker, now, job_id),
             ).fetchone()
-            self._incr(db, "jobs_started_total", row["job_type"])
             return Claim(outcome=ClaimOutcome.CLAIMED, record=_record(claimed))
 
     def _blocked(
@@ -337,52 +373,48 @@ class SqliteLedger:
     ) -> JobRecord | None:
         """Record how an attempt ended and run ``then``; None when the claim was lost."""
         with self.transaction() as db:
-            row = db.execute(
-                f"select * from {self._t('jobs')} where job_id = ? and status = 'RUNNING'"
-                " and owner = ?",
-                (job_id, worker),
-            ).fetchone()
-            if row is None:
+            record = self._settle_row(db, job_id, worker, result, now)
+            if record is None:
                 return None
-            record = self._settle_row(db, row, result, now)
-            bucket = bucket_of(result.duration_s)
-            db.execute(
-                f"insert into {self._t('durations')} (job_type, bucket, n, total)"
-                " values (?, ?, 1, ?) on conflict (job_type, bucket) do update"
-                " set n = n + 1, total = total + excluded.total",
-                (row["job_type"], bucket if bucket != float("inf") else 1e308, result.duration_s),
-            )
             if then is not None:
                 then()
         return record
 
     def _settle_row(
-        self, db: sqlite3.Connection, row: sqlite3.Row, result: Settlement, now: float
-    ) -> JobRecord:
-        job_id, job_type = row["job_id"], row["job_type"]
+        self, db: sqlite3.Connection, job_id: str, worker: str, result: Settlement, now: float
+    ) -> JobRecord | None:
         status = result.status
-        not_before = row["not_before"] if result.retry_at is None else result.retry_at
-        db.execute(
+        row = db.execute(
             f"update {self._t('jobs')} set status = ?, lease_until = null, updated_at = ?,"
-            " error = ?, error_kind = ?, not_before = ?, dispatched_at = ?,"
-            " owner = case when ? = 'RETRYING' then null else owner end,"
+            " error = ?, error_kind = ?, not_before = coalesce(?, not_before),"
+            " dispatched_at = ?, owner = case when ? = 'RETRYING' then null else owner end,"
             " progress = case when ? = 'COMPLETED' and progress is not null then 1.0"
-            " else progress end where job_id = ?",
+            " else progress end where job_id = ? and status = 'RUNNING' and owner = ?"
+            " returning *",
             (
                 status.value,
                 now,
                 result.error,
                 result.error_kind,
-                not_before,
+                result.retry_at,
                 now,
                 status.value,
                 status.value,
                 job_id,
+                worker,
             ),
+        ).fetchone()
+        if row is None:
+            return None
+        job_type = row["job_type"]
+        # One row per (type, outcome, duration bucket) counts attempts, their durations and, summed,
+        # the completed/retried/dead/failed counters: one write per settlement.
+        db.execute(
+            f"insert into {self._t('attempts')} (job_type, outcome, bucket, n, total)"
+            " values (?, ?, ?, 1, ?) on conflict (job_type, outcome, bucket) do update"
+            " set n = n + 1, total = total + excluded.total",
+            (job_type, status.value, min(bucket_of(result.duration_s), 1e308), result.duration_s),
         )
-        self._incr(db, _COUNTER_OF[status], job_type)
-        if status is not JobStatus.COMPLETED:
-            self._incr(db, "jobs_attempts_failed_total", job_type)
         if status is JobStatus.DEAD:
             db.execute(
                 f"insert or replace into {self._t('dead_letters')} (job_id, job_type, payload,"
@@ -397,16 +429,7 @@ class SqliteLedger:
                     now,
                 ),
             )
-        return replace(
-            _record(row),
-            status=status,
-            lease_until=None,
-            updated_at=now,
-            error=result.error,
-            error_kind=result.error_kind,
-            not_before=not_before,
-            owner=None if status is JobStatus.RETRYING else row["owner"],
-        )
+        return _record(row)
 
     def get(self, job_id: str) -> JobRecord | None:
         """Return one job or None."""
@@ -454,13 +477,15 @@ class SqliteLedger:
                 retry = row["attempts"] < row["max_attempts"]
                 result = Settlement(
                     status=JobStatus.RETRYING if retry else JobStatus.DEAD,
-                    duration_s=0.0,
+                    duration_s=max(0.0, now - row["updated_at"]),
                     error=f"worker {row['owner']} lost the job (its claim lapsed)",
                     error_kind="transient",
                     retry_at=retry_at if retry else None,
                 )
-                taken.append(self._settle_row(db, row, result, now))
-                self._incr(db, "jobs_recovered_total", row["job_type"])
+                record = self._settle_row(db, row["job_id"], row["owner"], result, now)
+                if record is not None:
+                    taken.append(record)
+                    self._incr(db, "jobs_recovered_total", row["job_type"])
         return taken
 
     def stale(self, *, now: float, stale_s: float) -> list[JobRecord]:
@@ -572,15 +597,40 @@ class SqliteLedger:
     # StatsStore ----------------------------------------------------------------------------
 
     def counters(self) -> Mapping[tuple[str, str], float]:
-        """Return every counter keyed by (name, job_type)."""
-        rows = self.connection().execute(f"select name, label, value from {self._t('counters')}")
-        return {(r[0], r[1]): float(r[2]) for r in rows.fetchall()}
+        """Return every counter keyed by (name, job_type), settlement counters derived."""
+        db = self.connection()
+        found: dict[tuple[str, str], float] = {
+            (r[0], r[1]): float(r[2])
+            for r in db.execute(f"select name, label, value from {self._t('counters')}")
+        }
+        outcomes = db.execute(
+            f"select job_type, outcome, sum(n) from {self._t('attempts')} group by 1, 2"
+        ).fetchall()
+        running = db.execute(
+            f"select job_type, count(*) from {self._t('jobs')} where status = 'RUNNING' group by 1"
+        ).fetchall()
+        for job_type, count in running:
+            found[("jobs_started_total", job_type)] = float(count)
+        # Every job ever recorded stays in the table, so its rows count the enqueued jobs.
+        for job_type, count in db.execute(
+            f"select job_type, count(*) from {self._t('jobs')} group by 1"
+        ).fetchall():
+            found[("jobs_enqueued_total", job_type)] = float(count)
+        for job_type, outcome, n in outcomes:
+            name = _COUNTER_OF[JobStatus(outcome)]
+            found[(name, job_type)] = found.get((name, job_type), 0.0) + n
+            started = ("jobs_started_total", job_type)
+            found[started] = found.get(started, 0.0) + n
+            if outcome != JobStatus.COMPLETED.value:
+                failed = ("jobs_attempts_failed_total", job_type)
+                found[failed] = found.get(failed, 0.0) + n
+        return found
 
     def durations(self) -> Mapping[str, Mapping[float, tuple[int, float]]]:
         """Return per job type: bucket upper bound -> (attempts in that bucket, their sum)."""
         found: dict[str, dict[float, tuple[int, float]]] = {}
         rows = self.connection().execute(
-            f"select job_type, bucket, n, total from {self._t('durations')}"
+            f"select job_type, bucket, sum(n), sum(total) from {self._t('attempts')} group by 1, 2"
         )
         for job_type, bucket, n, total in rows.fetchall():
             bound = float("inf") if bucket >= 1e308 else float(bucket)
