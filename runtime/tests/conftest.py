@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from runtime_support import HERE, Clock, Processes, RecordingDispatcher
 
 from jobforge_runtime.alerts import Alerter, LedgerSink
+from jobforge_runtime.ledger import Ledger
 from jobforge_runtime.ledger.sqlite import SqliteLedger
 from jobforge_runtime.runtime import Runtime
 from jobforge_runtime.settings import Settings
@@ -22,16 +24,48 @@ def clock() -> Clock:
     return Clock()
 
 
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+REDIS_URL = os.environ.get("RUNTIME_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_url() -> str:
+    """Return the shared Redis's URL, or skip (locally) / fail (under CI) when it is down."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        reason = f"Redis at {REDIS_URL} is not reachable ({exc}); start it (README 'Services')"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return REDIS_URL
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    """Yield a real ledger of each store: SQLite in ``tmp_path``, Redis under a unique prefix."""
+    if request.param == "sqlite":
+        yield SqliteLedger(tmp_path / "jobs.db")
+        return
+    from jobforge_runtime.ledger.redis import RedisLedger
+
+    store = RedisLedger(redis_url(), prefix=f"rt-test-{uuid.uuid4().hex[:12]}")
+    yield store
+    keys = list(store.client.scan_iter(match=f"{store.prefix}:*", count=1000))
+    if keys:
+        store.client.delete(*keys)
+
+
 @pytest.fixture
 def make_runtime(
-    tmp_path: Path, clock: Clock
+    tmp_path: Path, clock: Clock, ledger: Ledger
 ) -> Callable[..., tuple[Runtime, RecordingDispatcher]]:
-    """Build a runtime on a real SQLite ledger in ``tmp_path`` and a recording dispatcher."""
+    """Build a runtime on each real ledger store and a recording dispatcher."""
 
     def build(**settings: object) -> tuple[Runtime, RecordingDispatcher]:
         values = {"broker_url": f"sqlite:///{tmp_path / 'jobs.db'}", **settings}
         chosen = Settings.parse(values)
-        ledger = SqliteLedger(chosen.sqlite_path(), prefix=chosen.key_prefix)
         dispatcher = RecordingDispatcher()
         runtime = Runtime(
             settings=chosen,

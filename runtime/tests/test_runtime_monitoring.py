@@ -18,6 +18,8 @@ from jobforge_runtime.alerts import WebhookSink, alerter_for, webhook_body
 from jobforge_runtime.cli import main
 from jobforge_runtime.execution import execute
 from jobforge_runtime.health import health_document
+from jobforge_runtime.ledger.redis import RedisLedger
+from jobforge_runtime.ledger.sqlite import SqliteLedger
 from jobforge_runtime.metrics import exposition
 from jobforge_runtime.records import Alert
 from jobforge_runtime.runtime import Runtime
@@ -99,9 +101,12 @@ def test_health_is_degraded_when_the_store_does_not_answer(make_runtime: Build) 
     runtime, _ = make_runtime()
     runtime.ledger.beat("w1", now=runtime.clock())
     assert health_document(runtime)["status"] == "ok"
-    path = runtime.settings.sqlite_path()
-    with sqlite3.connect(path) as db:  # the store loses its tables
-        db.execute("drop table jobs_jobs")
+    if isinstance(runtime.ledger, SqliteLedger):
+        with sqlite3.connect(runtime.ledger.path) as db:  # the store loses its tables
+            db.execute("drop table jobs_jobs")
+    else:  # the Redis server is gone
+        gone = RedisLedger("redis://127.0.0.1:1/0", prefix="gone")
+        object.__setattr__(runtime, "ledger", gone)
     doc = health_document(runtime)
     assert (doc["status"], doc["ledger"]) == ("degraded", "down")
 
