@@ -158,6 +158,7 @@ class Reaper:
         return self
 
     def stop(self) -> None:
-        """Stop the thread."""
+        """Stop the thread (if it was started)."""
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=5)

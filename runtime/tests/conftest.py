@@ -80,14 +80,18 @@ def make_runtime(
     return build
 
 
-@pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Processes]:
-    """Start real worker processes on a SQLite file in ``tmp_path``; stop them afterwards."""
+@pytest.fixture(params=["huey", "celery"])
+def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Processes]:
+    """Start real worker processes: Huey on SQLite in ``tmp_path``, or Celery on Redis."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBS_")}
+    prefix = f"rt-test-{uuid.uuid4().hex[:12]}"
+    broker = f"sqlite:///{tmp_path / 'jobs.db'}" if request.param == "huey" else redis_url()
     env.update(
         {
             "PYTHONPATH": os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]),
-            "JOBS_BROKER_URL": f"sqlite:///{tmp_path / 'jobs.db'}",
+            "RT_TEST_BACKEND": request.param,
+            "JOBS_BROKER_URL": broker,
+            "JOBS_KEY_PREFIX": prefix,
             "JOBS_LEASE_S": "0.6",
             "JOBS_WORKER_ALIVE_S": "1.5",
             "JOBS_POLL_MAX_DELAY_S": "0.05",
@@ -97,3 +101,10 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
     group = Processes(tmp_path, env)
     yield group
     group.stop_all()
+    if request.param == "celery":
+        import redis
+
+        client = redis.Redis.from_url(broker)
+        keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)

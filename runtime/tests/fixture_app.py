@@ -102,6 +102,7 @@ def tick_b(ctx: JobContext, payload: Tick) -> None:
 
 catalogue = Catalogue([work, slow, tick_a, tick_b])
 app = App(
+    backend=os.environ.get("RT_TEST_BACKEND", "huey"),
     settings=Settings(worker_concurrency=2),
     catalogue=catalogue,
     schedules=[

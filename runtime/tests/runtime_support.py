@@ -74,10 +74,15 @@ class Processes:
             time.sleep(0.05)
         return proc
 
-    def kill(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
-        """Send ``sig`` to the process and all its worker processes; wait for it."""
+    def kill(
+        self, proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL, *, group: bool = True
+    ) -> None:
+        """Send ``sig`` to the process (and with ``group`` its worker processes); wait for it."""
         try:
-            os.killpg(proc.pid, sig)
+            if group:
+                os.killpg(proc.pid, sig)
+            else:
+                proc.send_signal(sig)
         except ProcessLookupError:
             return
         try:

@@ -1,4 +1,4 @@
-"""Huey on SQLite with real worker processes: run, retry, die, recover, keep long claims."""
+"""Real worker processes (Huey on SQLite, Celery on Redis): run, retry, die, recover, schedule."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def client(processes: Processes) -> App:
     """Return an app for the test process itself, on the workers' file and settings."""
     env = {k: v for k, v in processes.env.items() if k.startswith("JOBS_")}
     settings = Settings.from_env(fixture_app.app.base_settings, env)
-    return App(settings=settings, catalogue=fixture_app.catalogue, read_env=False)
+    backend = processes.env["RT_TEST_BACKEND"]
+    return App(settings=settings, catalogue=fixture_app.catalogue, read_env=False, backend=backend)
 
 
 def lines(processes: Processes) -> list[str]:
@@ -92,7 +93,7 @@ def test_sigterm_lets_the_running_job_finish(processes: Processes) -> None:
     worker = processes.start("worker")
     job_id = app.enqueue(fixture_app.work, fixture_app.Work(key="graceful", sleep_s=1.5))
     wait_for(lambda: app.runtime.status(job_id), lambda r: r.status is JobStatus.RUNNING)
-    processes.kill(worker, signal.SIGTERM)
+    processes.kill(worker, signal.SIGTERM, group=False)  # as a supervisor stops it
     record = app.runtime.status(job_id)
     assert record is not None and record.status is JobStatus.COMPLETED
 
