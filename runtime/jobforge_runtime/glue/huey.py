@@ -188,6 +188,7 @@ class HueyDispatcher:
         self.settings = settings
         self.hueys: dict[str, SqliteHuey] = {}
         self.tasks: dict[str, TaskWrapper] = {}
+        self._task_name = ""
         for queue in settings.queues:
             self.hueys[queue] = SqliteHuey(
                 name=f"{settings.key_prefix}.{queue}",
@@ -202,6 +203,8 @@ class HueyDispatcher:
         """Register ``body(job_id, job_type)`` as the task every queue runs."""
         for queue, huey in self.hueys.items():
             self.tasks[queue] = huey.task(name="run_job")(body)
+        task_class = next(iter(self.tasks.values())).task_class
+        self._task_name = f"{task_class.__module__}.{task_class.__name__}"
 
     def dispatch(
         self, job_id: str, job_type: str, *, queue: str, priority: int, delay_s: float
@@ -215,8 +218,28 @@ class HueyDispatcher:
             )
         if delay_s > 0:
             task.schedule(args=(job_id, job_type), delay=delay_s, priority=priority)
-        else:
-            task.huey.enqueue(task.s(job_id, job_type, priority=priority))
+            return
+        # The message Huey would build for task.s(job_id, job_type), written directly: the job id
+        # doubles as the task id, and no Task object is made on the enqueue path.
+        message: dict[str, object] = {
+            "id": job_id,
+            "name": self._task_name,
+            "eta": None,
+            "retries": 0,
+            "retry_delay": 0,
+            "priority": priority,
+            "args": [job_id, job_type],
+            "kwargs": {},
+            "on_complete": None,
+            "on_error": None,
+            "expires": None,
+            "expires_resolved": None,
+            "timeout": None,
+            "chord_config": None,
+            "retry_backoff": 0,
+        }
+        data = json.dumps({"message": message}, separators=(",", ":")).encode()
+        task.huey.storage.enqueue(data, priority)
 
     def ping(self) -> bool:
         """Return True when the SQLite file answers."""
