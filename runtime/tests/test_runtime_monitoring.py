@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -182,3 +183,59 @@ def test_a_webhook_that_cannot_be_reached_does_not_raise(make_runtime: Build) ->
     runtime, _ = make_runtime()
     sink = WebhookSink("http://127.0.0.1:9/unreachable", runtime.logger, timeout_s=1)
     sink.send(Alert(kind="dead_letter", job_id="j", message="m", at=1.0))
+
+
+class Mailbox:
+    """A minimal local SMTP server: accepts each message and keeps its text."""
+
+    def __init__(self) -> None:
+        """Listen on a free port."""
+        self.messages: list[str] = []
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.server.accept()
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 test ESMTP\r\n")
+            data: list[bytes] = []
+            in_data = False
+            for line in lines:
+                if in_data:
+                    if line == b".\r\n":
+                        self.messages.append(b"".join(data).decode())
+                        in_data = False
+                        conn.sendall(b"250 queued\r\n")
+                    else:
+                        data.append(line)
+                    continue
+                verb = line[:4].upper()
+                if verb == b"DATA":
+                    in_data = True
+                    conn.sendall(b"354 go on\r\n")
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 ok\r\n")
+
+
+def test_a_dead_job_is_mailed_through_the_smtp_settings(make_runtime: Build) -> None:
+    mailbox = Mailbox()
+    runtime, dispatcher = make_runtime(
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox.port,
+        smtp_starttls=False,
+        alert_email_to=("oncall@example.com",),
+    )
+    object.__setattr__(
+        runtime, "alerter", alerter_for(runtime.settings, runtime.ledger, runtime.logger)
+    )
+    runtime.enqueue(fixture_app.work, fixture_app.Work(key="mail", outcome="permanent"))
+    job_id, job_type, *_ = dispatcher.sent[0]
+    execute(runtime, job_id, job_type, worker="w1")
+    mailbox.server.close()
+    assert len(mailbox.messages) == 1
+    assert "To: oncall@example.com" in mailbox.messages[0]
+    assert job_id in mailbox.messages[0]
