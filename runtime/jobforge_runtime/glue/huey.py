@@ -76,6 +76,20 @@ def _decode(doc: Any) -> Any:
 class JsonSerializer(Serializer):  # type: ignore[misc]
     """Serialize Huey messages as JSON instead of pickle."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Create the serializer with a one-message memory."""
+        super().__init__(*args, **kwargs)
+        self._last: tuple[bytes, Any] | None = None
+
+    def deserialize(self, data: bytes) -> Any:
+        """Decode ``data``; the same bytes object decoded again (claim, then run) is reused."""
+        last = self._last
+        if last is not None and last[0] is data:
+            return last[1]
+        value = super().deserialize(data)
+        self._last = (data, value)
+        return value
+
     def _serialize(self, data: Any) -> bytes:
         if isinstance(data, Message):
             return json.dumps({"message": _encode(data)}, separators=(",", ":")).encode()
@@ -180,20 +194,32 @@ class FastScheduler(Scheduler):  # type: ignore[misc]
         self.interval = 0.01
 
 
+class RuntimeHuey(SqliteHuey):  # type: ignore[misc]
+    """Huey for the runtime's one task: nothing revokes it, so no revocation read per task.
+
+    Cancel a job through the ledger (it is then GONE when claimed), not with Huey's revoke.
+    """
+
+    def is_revoked(self, task: Any, timestamp: Any = None, peek: bool = True) -> bool:
+        """Return False: the runtime's task is never revoked."""
+        return False
+
+
 class HueyDispatcher:
     """One Huey instance per queue, all in the ledger's SQLite file; dispatches job ids."""
 
     def __init__(self, settings: Settings, ledger: SqliteLedger) -> None:
         """Create the Huey instances; :meth:`bind` registers the job-running task on each."""
         self.settings = settings
-        self.hueys: dict[str, SqliteHuey] = {}
+        self.hueys: dict[str, RuntimeHuey] = {}
         self.tasks: dict[str, TaskWrapper] = {}
         self._task_name = ""
+        self.serializer = JsonSerializer()  # one for every queue: it remembers the last message
         for queue in settings.queues:
-            self.hueys[queue] = SqliteHuey(
+            self.hueys[queue] = RuntimeHuey(
                 name=f"{settings.key_prefix}.{queue}",
                 results=False,
-                serializer=JsonSerializer(),
+                serializer=self.serializer,
                 utc=True,
                 storage_class=SharedSqliteStorage,
                 ledger=ledger,
@@ -266,7 +292,6 @@ def build_runtime(settings: Settings, catalogue: Catalogue) -> Runtime:
 
     claims: dict[str, Claim] = {}  # made while taking the message, used when running it
     completed: list[tuple[JobRecord, Settlement, str]] = []  # settled when taking the next one
-    serializer = JsonSerializer()
 
     def defer(record: JobRecord, done: Settlement, worker: str) -> None:
         completed.append((record, done, worker))
@@ -276,7 +301,7 @@ def build_runtime(settings: Settings, catalogue: Catalogue) -> Runtime:
             complete(runtime, *completed.pop(0))
 
     def claim_while_taking(data: bytes) -> None:
-        message = serializer.deserialize(data)
+        message = dispatcher.serializer.deserialize(data)
         if message.name in task_names and len(message.args) == 2:
             job_id, job_type = message.args
             claims[job_id] = claim(runtime, job_id, job_type, worker=worker_name())
