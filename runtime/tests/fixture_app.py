@@ -82,6 +82,33 @@ def slow(ctx: JobContext, payload: Slow) -> None:
     time.sleep(payload.sleep_s)
 
 
+class Batch(BaseModel):
+    """Payload of ``test.batch``: items to work through, failing once at ``fail_at``."""
+
+    name: str
+    items: int = Field(ge=1)
+    fail_at: int = -1  # the first attempt fails transiently when it reaches this item
+
+
+@job(
+    "test.batch",
+    payload=Batch,
+    max_attempts=2,
+    backoff_base_s=0.05,
+    unique_key=lambda p: f"{p.name}:{p.items}",
+    ordering_key=lambda p: p.name,
+)
+def batch(ctx: JobContext, payload: Batch) -> None:
+    """Work through the items from the last checkpoint, publishing progress."""
+    start = (ctx.load_checkpoint() or {}).get("done", 0)
+    for item in range(start, payload.items):
+        if item == payload.fail_at and ctx.attempt == 1:
+            raise TransientError(f"item {item} failed")
+        note(f"item {payload.name} {item}")
+        ctx.save_checkpoint({"done": item + 1})
+        ctx.set_progress((item + 1) / payload.items)
+
+
 class Tick(BaseModel):
     """Payload of a scheduled job: the tick it runs for."""
 
@@ -100,7 +127,7 @@ def tick_b(ctx: JobContext, payload: Tick) -> None:
     note(f"b {payload.tick!r}")
 
 
-catalogue = Catalogue([work, slow, tick_a, tick_b])
+catalogue = Catalogue([work, slow, batch, tick_a, tick_b])
 app = App(
     backend=os.environ.get("RT_TEST_BACKEND", "huey"),
     settings=Settings(worker_concurrency=2),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import fixture_app
 import pytest
@@ -13,7 +14,7 @@ from runtime_support import Clock, RecordingDispatcher
 from jobforge_runtime.errors import NotInDeadLetterQueueError
 from jobforge_runtime.execution import execute
 from jobforge_runtime.ledger.sqlite import SqliteLedger
-from jobforge_runtime.records import ClaimLimits, ClaimOutcome, JobStatus
+from jobforge_runtime.records import ClaimLimits, ClaimOutcome, JobStatus, Settlement
 from jobforge_runtime.recovery import LeaseKeeper, reap
 from jobforge_runtime.runtime import Runtime
 
@@ -290,3 +291,50 @@ def test_a_higher_priority_is_passed_to_the_broker(make_runtime: Build) -> None:
     runtime, dispatcher = make_runtime()
     runtime.enqueue(fixture_app.work, fixture_app.Work(key="p"), priority=9)
     assert dispatcher.sent[0][3] == 9
+
+
+def test_a_retry_resumes_from_the_checkpoint_of_the_failed_attempt(
+    make_runtime: Build, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "items.log"
+    monkeypatch.setenv("RT_TEST_LOG", str(log))
+    runtime, dispatcher = make_runtime()
+    job_id = runtime.enqueue(fixture_app.batch, fixture_app.Batch(name="b", items=5, fail_at=3))
+    run_next(runtime, dispatcher)
+    record = runtime.status(job_id)
+    assert record is not None and record.status is JobStatus.RETRYING
+    assert (record.checkpoint, record.progress) == ({"done": 3}, 0.6)
+    clock.now += 1
+    run_next(runtime, dispatcher)
+    record = runtime.status(job_id)
+    assert record is not None and (record.status, record.progress) == (JobStatus.COMPLETED, 1.0)
+    assert log.read_text().split("\n")[:-1] == [f"item b {n}" for n in range(5)]  # none twice
+
+
+def test_a_unique_key_joins_submissions_to_the_active_job(make_runtime: Build) -> None:
+    runtime, dispatcher = make_runtime()
+    first = runtime.enqueue(fixture_app.batch, fixture_app.Batch(name="u", items=1))
+    again = runtime.enqueue(fixture_app.batch, fixture_app.Batch(name="u", items=1))
+    assert again == first
+    run_next(runtime, dispatcher)
+    later = runtime.enqueue(fixture_app.batch, fixture_app.Batch(name="u", items=1))
+    assert later != first  # the first is finished: a new one may start
+
+
+def test_an_ordering_key_runs_jobs_of_one_key_one_at_a_time_in_order(
+    make_runtime: Build, clock: Clock
+) -> None:
+    runtime, _ = make_runtime()
+    limits = runtime.limits_for(fixture_app.batch)
+    older = runtime.enqueue(fixture_app.batch, fixture_app.Batch(name="o", items=1))
+    clock.now += 0.01
+    runtime.ledger.claim(older, "w1", limits, now=clock.now)
+    runtime.ledger.settle(
+        older, "w1", Settlement(status=JobStatus.COMPLETED, duration_s=0), now=clock.now
+    )
+    first = runtime.enqueue(fixture_app.batch, fixture_app.Batch(name="o", items=2))
+    clock.now += 0.01
+    second = runtime.enqueue(fixture_app.batch, fixture_app.Batch(name="o", items=3))
+    assert runtime.ledger.claim(second, "w2", limits, now=clock.now).outcome is ClaimOutcome.BUSY
+    assert runtime.ledger.claim(first, "w1", limits, now=clock.now).outcome is ClaimOutcome.CLAIMED
+    assert runtime.ledger.claim(second, "w2", limits, now=clock.now).outcome is ClaimOutcome.BUSY

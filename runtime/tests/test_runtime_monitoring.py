@@ -47,7 +47,7 @@ def test_cli_names_the_known_job_types_for_an_unknown_one(
     code, _, err = run(app, capsys, "submit", "test.nope", "{}")
     assert code == 1
     assert err.count("\n") == 1
-    assert "job_type='test.nope'" in err and "known: test.slow, test.tick_a" in err
+    assert "job_type='test.nope'" in err and "known: test.batch, test.slow" in err
 
 
 def test_cli_lists_an_invalid_payload_field_by_field(
@@ -73,7 +73,7 @@ def test_cli_lists_the_job_types_with_their_payload_schemas(
     code, out, _ = run(app, capsys, "list")
     listed = {item["job_type"]: item for item in json.loads(out)}
     assert code == 0
-    assert set(listed) == {"test.work", "test.slow", "test.tick_a", "test.tick_b"}
+    assert set(listed) == {"test.work", "test.slow", "test.batch", "test.tick_a", "test.tick_b"}
     assert "key" in listed["test.work"]["payload"]["properties"]
 
 

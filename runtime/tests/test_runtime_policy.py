@@ -86,7 +86,7 @@ def test_an_invalid_payload_is_reported_field_by_field() -> None:
 
 
 def test_an_unknown_job_type_names_the_known_ones() -> None:
-    with pytest.raises(UnknownJobTypeError, match=r"'nope'.*known: test.slow, test.tick_a"):
+    with pytest.raises(UnknownJobTypeError, match=r"'nope'.*known: test.batch, test.slow, test"):
         fixture_app.catalogue.get("nope")
 
 
@@ -110,7 +110,7 @@ def test_a_job_with_a_nonpositive_timeout_is_rejected() -> None:
 
 def test_catalogue_from_modules_collects_the_decorated_jobs() -> None:
     names = Catalogue.from_modules(fixture_app).names()
-    assert names == ["test.slow", "test.tick_a", "test.tick_b", "test.work"]
+    assert names == ["test.batch", "test.slow", "test.tick_a", "test.tick_b", "test.work"]
 
 
 def test_environment_overrides_the_projects_settings() -> None:
