@@ -1,4 +1,7 @@
-"""No-op job throughput: the runtime layer against bare Huey, both on SQLite, in one run.
+"""No-op job throughput: the runtime layer against the bare framework on the same store, in one run.
+
+``--backend huey`` (default): bare Huey on SQLite; ``--backend celery``: bare Celery on Redis
+(``BENCH_REDIS_URL``, keys under a unique prefix, deleted afterwards).
 
 Each side gets the same worker processes (one consumer, ``--concurrency`` process workers, the
 same polling) and a fresh SQLite file; the main process enqueues ``--jobs`` no-op jobs and times
@@ -118,6 +121,118 @@ def run_bare_worker(db: Path, concurrency: int) -> None:
     ).run()
 
 
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def layer_celery_app(prefix: str, concurrency: int) -> App:
+    """Return the layer's app on Celery and Redis under ``prefix``."""
+    settings = Settings(broker_url=REDIS_URL, worker_concurrency=concurrency, key_prefix=prefix)
+    return App(settings=settings, catalogue=Catalogue([noop]), read_env=False, backend="celery")
+
+
+def bare_celery(prefix: str) -> tuple[Any, Any]:
+    """Bare Celery on Redis with the layer's settings, and its counting no-op task."""
+    import redis
+    from celery import Celery
+
+    app = Celery(prefix, broker=REDIS_URL, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        task_default_queue=f"{prefix}.default",
+        broker_transport_options={"global_keyprefix": f"{prefix}:celery:"},
+    )
+    clients: dict[int, Any] = {}
+
+    @app.task(name=f"{prefix}.bench_noop")  # type: ignore[untyped-decorator]
+    def bench_noop() -> None:
+        client = clients.get(os.getpid())
+        if client is None:
+            client = clients[os.getpid()] = redis.Redis.from_url(REDIS_URL)
+        client.incr(f"{prefix}:done")
+
+    return app, bench_noop
+
+
+def run_bare_celery_worker(prefix: str, concurrency: int) -> None:
+    """Consume the bare Celery queue with the layer's worker settings."""
+    from celery.signals import worker_ready
+
+    app, _ = bare_celery(prefix)
+    worker_ready.connect(lambda **_: print("worker ready", file=sys.stderr, flush=True), weak=False)
+    app.Worker(
+        queues=[f"{prefix}.default"],
+        concurrency=concurrency,
+        pool="prefork",
+        loglevel="WARNING",
+        without_gossip=True,
+        without_mingle=True,
+        without_heartbeat=True,
+    ).start()
+
+
+def drop_keys(prefix: str) -> None:
+    """Delete the run's keys (and only those) from the shared Redis."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def time_bare_celery(
+    prefix: str, jobs: int, concurrency: int, timeout_s: float, log: Path
+) -> float:
+    """Seconds for bare Celery to run ``jobs`` no-op tasks."""
+    import redis
+
+    _, task = bare_celery(prefix)
+    proc = start(["--bare-celery-worker", prefix, "--concurrency", str(concurrency)], log)
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        started = time.perf_counter()
+        for _ in range(jobs):
+            task.delay()
+        deadline = time.monotonic() + timeout_s
+        while int(client.get(f"{prefix}:done") or 0) < jobs:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"bare side did not finish {jobs} jobs in {timeout_s} s")
+            time.sleep(0.005)
+        return time.perf_counter() - started
+    finally:
+        stop(proc)
+        drop_keys(prefix)
+
+
+def time_layer_celery(
+    prefix: str, jobs: int, concurrency: int, timeout_s: float, log: Path
+) -> float:
+    """Seconds for the layer on Celery to run ``jobs`` no-op jobs."""
+    app = layer_celery_app(prefix, concurrency)
+    runtime = app.runtime
+    proc = start(["--layer-celery-worker", prefix, "--concurrency", str(concurrency)], log)
+    try:
+        started = time.perf_counter()
+        for n in range(jobs):
+            app.enqueue(noop, Nothing(n=n))
+        deadline = time.monotonic() + timeout_s
+        key = ("jobs_completed_total", "bench.noop")
+        while runtime.ledger.counters().get(key, 0) < jobs:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"layer did not finish {jobs} jobs in {timeout_s} s")
+            time.sleep(0.005)
+        return time.perf_counter() - started
+    finally:
+        stop(proc)
+        drop_keys(prefix)
+
+
 def start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     """Start a worker process and wait until it says it is ready."""
     with log.open("wb") as out:
@@ -217,11 +332,24 @@ def main(argv: list[str] | None = None) -> int:
     cli.add_argument("--concurrency", type=int, default=4)
     cli.add_argument("--timeout", type=float, default=300.0)
     cli.add_argument("--profile", action="store_true", help="profile the layer afterwards")
+    cli.add_argument("--backend", choices=["huey", "celery"], default="huey")
     cli.add_argument("--bare-worker", type=Path, help=argparse.SUPPRESS)
+    cli.add_argument("--bare-celery-worker", help=argparse.SUPPRESS)
+    cli.add_argument("--layer-celery-worker", help=argparse.SUPPRESS)
     cli.add_argument("--layer-worker", type=Path, help=argparse.SUPPRESS)
     args = cli.parse_args(argv)
     if args.bare_worker:
         run_bare_worker(args.bare_worker, args.concurrency)
+        return 0
+    if args.bare_celery_worker:
+        run_bare_celery_worker(args.bare_celery_worker, args.concurrency)
+        return 0
+    if args.layer_celery_worker:
+        from jobforge_runtime.logs import configure_logging
+
+        configure_logging(level="WARNING")
+        print("worker ready", file=sys.stderr, flush=True)
+        layer_celery_app(args.layer_celery_worker, args.concurrency).run_worker()
         return 0
     if args.layer_worker:
         from jobforge_runtime.logs import configure_logging
@@ -234,10 +362,20 @@ def main(argv: list[str] | None = None) -> int:
     for run in range(1, args.runs + 1):
         with tempfile.TemporaryDirectory(prefix="rt-bench-") as tmp_name:
             tmp = Path(tmp_name)
-            bare_s = time_bare(tmp, args.jobs, args.concurrency, args.timeout)
-            layer_s = time_layer(tmp, args.jobs, args.concurrency, args.timeout)
+            if args.backend == "huey":
+                bare_s = time_bare(tmp, args.jobs, args.concurrency, args.timeout)
+                layer_s = time_layer(tmp, args.jobs, args.concurrency, args.timeout)
+            else:
+                tag = f"bench-{os.getpid()}-{run}"
+                bare_s = time_bare_celery(
+                    f"{tag}-bare", args.jobs, args.concurrency, args.timeout, tmp / "bare.log"
+                )
+                layer_s = time_layer_celery(
+                    f"{tag}-layer", args.jobs, args.concurrency, args.timeout, tmp / "layer.log"
+                )
         result: dict[str, Any] = {
             "run": run,
+            "backend": args.backend,
             "jobs": args.jobs,
             "concurrency": args.concurrency,
             "bare_jobs_per_s": round(args.jobs / bare_s, 1),
