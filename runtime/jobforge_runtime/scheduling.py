@@ -214,12 +214,18 @@ class Scheduler:
             not_before=now,
             group_key=f"schedule:{schedule.name}" if overlap != "allow" else None,
         )
+
+        def dispatch() -> None:
+            runtime.dispatcher.dispatch(
+                new.job_id, new.job_type, queue=new.queue, priority=new.priority, delay_s=0.0
+            )
+
         skip = overlap == "skip"
-        if not runtime.ledger.fire(schedule.name, tick, new, skip_if_active=skip, now=now):
-            return 0
-        runtime.dispatcher.dispatch(
-            new.job_id, new.job_type, queue=new.queue, priority=new.priority, delay_s=0.0
+        fired = runtime.ledger.fire(
+            schedule.name, tick, new, skip_if_active=skip, now=now, then=dispatch
         )
+        if not fired:
+            return 0
         log_event(
             runtime.logger,
             "scheduled",

@@ -175,3 +175,25 @@ def test_the_ledger_lets_one_of_two_schedulers_fire_a_tick(
     ]
     assert fired == [True, False]
     assert [r.job_id for r in runtime.ledger.list_jobs()] == ["first"]
+
+
+def test_a_firing_whose_message_cannot_be_queued_is_never_lost(
+    make_runtime: Build, clock: Clock
+) -> None:
+    from jobforge_runtime.ledger.sqlite import SqliteLedger
+    from jobforge_runtime.recovery import reap
+
+    runtime, dispatcher = make_runtime()
+    scheduler = Scheduler(runtime, [Schedule(name="a", job=fixture_app.tick_a, every_s=10)])
+    clock.now = 1000.0
+    dispatcher.fail = True
+    with pytest.raises(ConnectionError):
+        scheduler.tick_once()
+    dispatcher.fail = False
+    if isinstance(runtime.ledger, SqliteLedger):  # tick, job and message share one transaction
+        assert runtime.ledger.list_jobs() == []
+        assert scheduler.tick_once() == 1  # the tick is still due and fires now
+    else:  # the job is kept and published by the reaper
+        clock.now += runtime.settings.redispatch_after_s + 1
+        reap(runtime)
+    assert [sent[1] for sent in dispatcher.sent] == ["test.tick_a"]

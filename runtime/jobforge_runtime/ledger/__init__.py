@@ -102,9 +102,16 @@ class ScheduleStore(Protocol):
         """Return the latest tick handled for ``schedule``."""
 
     def fire(
-        self, schedule: str, tick: float, job: NewJob | None, *, skip_if_active: bool, now: float
+        self,
+        schedule: str,
+        tick: float,
+        job: NewJob | None,
+        *,
+        skip_if_active: bool,
+        now: float,
+        then: Then | None = None,
     ) -> bool:
-        """Claim ``tick`` once across schedulers and record ``job``; False if not fired.
+        """Claim ``tick`` once across schedulers, record ``job`` and run ``then``; False if not.
 
         ``job=None`` marks the tick handled without firing (a skipped missed run).
         """

@@ -487,9 +487,16 @@ class RedisLedger:
         return None if not top else float(top[0][1])
 
     def fire(
-        self, schedule: str, tick: float, job: NewJob | None, *, skip_if_active: bool, now: float
+        self,
+        schedule: str,
+        tick: float,
+        job: NewJob | None,
+        *,
+        skip_if_active: bool,
+        now: float,
+        then: Then | None = None,
     ) -> bool:
-        """Claim ``tick`` once across schedulers and record ``job``; False if not fired."""
+        """Claim ``tick`` once across schedulers and record ``job``, then run ``then``."""
         doc = "" if job is None else _doc(job, now)
         group = "" if job is None or job.group_key is None else job.group_key
         fired = self._fire(
@@ -503,6 +510,8 @@ class RedisLedger:
                 repr(now),
             ]
         )
+        if fired and then is not None:
+            then()
         return bool(fired)
 
     # StatsStore ----------------------------------------------------------------------------

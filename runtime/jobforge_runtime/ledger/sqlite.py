@@ -567,9 +567,16 @@ class SqliteLedger:
         return None if tick is None else float(tick)
 
     def fire(
-        self, schedule: str, tick: float, job: NewJob | None, *, skip_if_active: bool, now: float
+        self,
+        schedule: str,
+        tick: float,
+        job: NewJob | None,
+        *,
+        skip_if_active: bool,
+        now: float,
+        then: Then | None = None,
     ) -> bool:
-        """Claim ``tick`` once across schedulers and record ``job``; False if not fired."""
+        """Claim ``tick`` once across schedulers, record ``job`` and run ``then``, atomically."""
         with self.transaction() as db:
             taken = db.execute(
                 f"insert or ignore into {self._t('schedule_ticks')} (schedule, tick, fired)"
@@ -592,6 +599,8 @@ class SqliteLedger:
                 f"update {self._t('schedule_ticks')} set fired = 1 where schedule = ? and tick = ?",
                 (schedule, tick),
             )
+            if then is not None:
+                then()
             return True
 
     # StatsStore ----------------------------------------------------------------------------
