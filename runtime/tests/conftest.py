@@ -92,8 +92,8 @@ def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Proces
             "RT_TEST_BACKEND": request.param,
             "JOBS_BROKER_URL": broker,
             "JOBS_KEY_PREFIX": prefix,
-            "JOBS_LEASE_S": "0.6",
-            "JOBS_WORKER_ALIVE_S": "1.5",
+            "JOBS_LEASE_S": "1.5",  # renewed every 0.5 s: slack for a loaded machine
+            "JOBS_WORKER_ALIVE_S": "4",
             "JOBS_POLL_MAX_DELAY_S": "0.05",
             "RT_TEST_LOG": str(tmp_path / "effects.log"),
         }

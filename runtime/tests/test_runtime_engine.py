@@ -14,7 +14,7 @@ from runtime_support import Clock, RecordingDispatcher
 from jobforge_runtime.errors import NotInDeadLetterQueueError
 from jobforge_runtime.execution import execute
 from jobforge_runtime.ledger.sqlite import SqliteLedger
-from jobforge_runtime.records import ClaimLimits, ClaimOutcome, JobStatus, Settlement
+from jobforge_runtime.records import ClaimLimits, ClaimOutcome, JobStatus, NewJob, Settlement
 from jobforge_runtime.recovery import LeaseKeeper, reap
 from jobforge_runtime.runtime import Runtime
 
@@ -246,20 +246,23 @@ def test_a_lapsed_claim_on_the_last_attempt_is_dead_and_alerted(
     assert [a.kind for a in runtime.ledger.alerts()] == ["dead_letter"]
 
 
-def test_the_lease_keeper_renews_held_jobs_from_its_thread(tmp_path: object) -> None:
-    from pathlib import Path
-
-    ledger = SqliteLedger(Path(str(tmp_path)) / "l.db")
-    from jobforge_runtime.records import NewJob
-
+def test_the_lease_keeper_renews_held_jobs_from_its_thread(tmp_path: Path) -> None:
+    ledger = SqliteLedger(tmp_path / "l.db")
     ledger.create(NewJob(job_id="j", job_type="t", payload={}), now=time.time())
-    ledger.claim("j", "w", ClaimLimits(lease_s=0.3), now=time.time())
+    claim = ledger.claim("j", "w", ClaimLimits(lease_s=0.3), now=time.time())
+    assert claim.record is not None and claim.record.lease_until is not None
+    first_lease = claim.record.lease_until
     keeper = LeaseKeeper(ledger, lease_s=0.3, clock=time.time)
     keeper.hold("j", "w")
-    time.sleep(1.0)  # more than three leases
-    record = ledger.get("j")
-    assert record is not None and record.lease_until is not None
-    assert record.lease_until > time.time()
+    deadline = time.monotonic() + 10
+    renewed = 0
+    while renewed < 3:  # three renewals, each past the lease before it
+        record = ledger.get("j")
+        assert record is not None and record.lease_until is not None
+        if record.lease_until > first_lease:
+            renewed, first_lease = renewed + 1, record.lease_until
+        assert time.monotonic() < deadline, "the lease was not renewed"
+        time.sleep(0.05)
     keeper.release("j")
     assert keeper.held() == []
 

@@ -69,8 +69,8 @@ def test_a_job_longer_than_several_leases_keeps_its_claim_and_runs_once(
     processes: Processes,
 ) -> None:
     app = client(processes)
-    processes.start("worker")  # two worker processes and a reaper, lease 0.6 s
-    job_id = app.enqueue(fixture_app.work, fixture_app.Work(key="long", sleep_s=3.0))
+    processes.start("worker")  # two worker processes and a reaper, lease 1.5 s
+    job_id = app.enqueue(fixture_app.work, fixture_app.Work(key="long", sleep_s=6.0))
     record = wait_for(lambda: app.runtime.status(job_id), is_final)
     assert (record.status, record.attempts) == (JobStatus.COMPLETED, 1)
     assert [line for line in lines(processes) if line.startswith("attempt")] == ["attempt long 1"]
