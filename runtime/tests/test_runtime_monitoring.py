@@ -239,3 +239,24 @@ def test_a_dead_job_is_mailed_through_the_smtp_settings(make_runtime: Build) -> 
     assert len(mailbox.messages) == 1
     assert "To: oncall@example.com" in mailbox.messages[0]
     assert job_id in mailbox.messages[0]
+
+
+def test_cli_dlq_lists_inspects_replays_and_purges_a_dead_job(
+    app: App, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job_id = app.enqueue(fixture_app.work, fixture_app.Work(key="dlq", outcome="permanent"))
+    huey = app.runtime.dispatcher.hueys["default"]  # type: ignore[attr-defined]
+    huey.execute(huey.dequeue())
+    code, out, _ = run(app, capsys, "dlq", "list")
+    assert code == 0 and [d["job_id"] for d in json.loads(out)] == [job_id]
+    code, out, _ = run(app, capsys, "dlq", "inspect", job_id)
+    assert code == 0 and json.loads(out)["dead_letter"]["error_kind"] == "permanent"
+    code, out, _ = run(app, capsys, "dlq", "replay", job_id)
+    new_id = json.loads(out)["replayed"][job_id]
+    assert code == 0 and app.runtime.status(new_id) is not None
+    code, out, _ = run(app, capsys, "dlq", "list")
+    assert json.loads(out) == []  # replayed letters leave the list
+    code, out, _ = run(app, capsys, "dlq", "purge", "--yes")
+    assert (code, json.loads(out)) == (0, {"purged": 1})
+    code, out, _ = run(app, capsys, "dlq", "list", "--all")
+    assert json.loads(out) == []
