@@ -42,6 +42,8 @@ from pydantic import BaseModel
 
 from jobforge_runtime import App, Catalogue, JobContext, Settings, job
 from jobforge_runtime.glue.huey import JsonSerializer
+from jobforge_runtime.ledger.sqlite import SqliteLedger
+from jobforge_runtime.runtime import Runtime
 
 
 class Nothing(BaseModel):
@@ -222,8 +224,7 @@ def time_layer_celery(
         for n in range(jobs):
             app.enqueue(noop, Nothing(n=n))
         deadline = time.monotonic() + timeout_s
-        key = ("jobs_completed_total", "bench.noop")
-        while runtime.ledger.counters().get(key, 0) < jobs:
+        while completed(runtime) < jobs:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"layer did not finish {jobs} jobs in {timeout_s} s")
             time.sleep(0.005)
@@ -294,14 +295,24 @@ def time_layer(tmp: Path, jobs: int, concurrency: int, timeout_s: float) -> floa
         for n in range(jobs):
             app.enqueue(noop, Nothing(n=n))
         deadline = time.monotonic() + timeout_s
-        key = ("jobs_completed_total", "bench.noop")
-        while runtime.ledger.counters().get(key, 0) < jobs:
+        while completed(runtime) < jobs:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"layer did not finish {jobs} jobs in {timeout_s} s")
             time.sleep(0.005)
         return time.perf_counter() - started
     finally:
         stop(proc)
+
+
+def completed(runtime: Runtime) -> int:
+    """Return how many jobs completed: one small read, like the bare side's counter."""
+    ledger = runtime.ledger
+    if isinstance(ledger, SqliteLedger):  # the attempt rows, not the whole job table
+        table = ledger._t("attempts")
+        query = f"select coalesce(sum(n), 0) from {table} where outcome = 'COMPLETED'"
+        (n,) = ledger.connection().execute(query).fetchone()
+        return int(n)
+    return int(ledger.counters().get(("jobs_completed_total", "bench.noop"), 0))
 
 
 def profile_layer(jobs: int, top: int) -> str:
