@@ -1,8 +1,9 @@
 """Scheduling: ticks on time, no overlapping runs, one firing per tick, missed runs, delays.
 
-``on_time``, ``no_overlap`` and ``missed_run_policy`` judge one shared scheduler session: a
-quick entry and a slow entry (each run lasting 2.5 intervals) fire for a while; the scheduler
-is stopped for at least two and a half intervals and started again halfway between two ticks.
+``on_time``, ``no_overlap``, ``skipped_tick_not_run`` and ``missed_run_policy`` judge one shared
+scheduler session: a quick entry and a slow entry (each run lasting 1.5 intervals, shorter than
+a lease, so the session never depends on lease renewal) fire for a while; the scheduler is
+stopped for at least two and a half intervals and started again halfway between two ticks.
 Firings are grouped into ticks: starts closer than half an interval belong to one tick.
 """
 
@@ -21,6 +22,8 @@ from .base import Check, Verdict, failed, judge, passed, require_job_type
 
 #: A tick may be this fraction of the interval away from its place in the schedule.
 TICK_TOLERANCE = 0.3
+#: A run of the session's slow entry lasts this many intervals: it ends halfway between ticks.
+SLOW_RUN_INTERVALS = 1.5
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def _session(env: Env) -> Session:
         env.timing.schedule_interval_s
     )
     quick_payload = env.probe(PROBE_SCHEDULED)
-    slow_payload = env.probe(PROBE_SCHEDULED, sleep_s=2.5 * interval)
+    slow_payload = env.probe(PROBE_SCHEDULED, sleep_s=SLOW_RUN_INTERVALS * interval)
     base = f"{env.ledger.run_id}-{env.scope}"
     entries = [
         ScheduleEntry(
@@ -157,7 +160,54 @@ def no_overlap(env: Env) -> Verdict:
         )
     return judge(
         findings,
-        f"{len(runs)} runs of a job lasting 2.5 intervals, none overlapping (policy {policy})",
+        f"{len(runs)} runs of a job lasting {SLOW_RUN_INTERVALS:g} intervals, none overlapping "
+        f"(policy {policy})",
+    )
+
+
+def skipped_tick_not_run(env: Env) -> Verdict:
+    """Check that a tick skipped under the ``skip`` overlap policy is not run later.
+
+    The slow entry's runs end halfway between two ticks. With ``skip``, every run starts at a
+    tick (the grid of the quick entry's ticks); a run starting off the grid while the scheduler
+    ran regularly is a skipped tick queued and run late (the ``queue`` policy's behaviour).
+    """
+    policy = env.description.job(PROBE_SCHEDULED).overlap_policy
+    if policy != "skip":
+        return failed(
+            f"{PROBE_SCHEDULED} declares overlap_policy {policy!r}; the probe catalogue asks "
+            "for 'skip'"
+        )
+    seen = session(env)
+    interval = seen.interval_s
+    quick = [
+        a.started_at for a in _firings(seen.history, seen.quick) if a.started_at <= seen.stopped
+    ]
+    ticks = [group[0] for group in cluster(quick, interval / 2)]
+    if len(ticks) < 2:
+        return failed(
+            f"only {len(ticks)} tick(s) of the quick entry fired before the outage; the tick "
+            "grid the slow entry's runs are judged against is unknown"
+        )
+    tolerance = TICK_TOLERANCE * interval
+    runs = [a for a in _firings(seen.history, seen.slow) if a.started_at <= seen.stopped]
+    findings = []
+    for run in runs:
+        k = round((run.started_at - ticks[0]) / interval)
+        off = run.started_at - (ticks[0] + k * interval)
+        if abs(off) > tolerance:
+            findings.append(
+                f"job {run.job_id}: a run of the slow entry started {off:+.2f} s from its "
+                f"nearest tick (every {interval:g} s, tolerance {tolerance:.2f} s): a tick "
+                "skipped while the previous run was unfinished was run late"
+            )
+    if len(runs) < 2:
+        findings.append(
+            f"only {len(runs)} run(s) of the slow entry fired; no tick was skipped to judge"
+        )
+    return judge(
+        findings,
+        f"{len(runs)} runs of the slow entry, each at a tick; skipped ticks were not run later",
     )
 
 
@@ -290,6 +340,12 @@ CHECKS = (
         "scheduling.no_overlap",
         "A scheduled job never overlaps its previous run",
         no_overlap,
+        requires=(Capability.SCHEDULER,),
+    ),
+    Check(
+        "scheduling.skipped_tick_not_run",
+        "A skipped tick is never run late",
+        skipped_tick_not_run,
         requires=(Capability.SCHEDULER,),
     ),
     Check(

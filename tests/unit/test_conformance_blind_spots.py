@@ -1,0 +1,86 @@
+"""Checks for defects the kit used to miss: each catches its reference flaw, the clean one passes.
+
+Health that is ok with no worker, a lease never renewed, a replay that repeats effects, backoff
+that does not grow or is not jittered, a skipped tick run late: each flaw of the reference fails
+exactly the check written for it, with evidence naming what happened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+from jobforge.conformance import probes
+from jobforge.conformance.adapter import JobSpec
+from jobforge.conformance.checks import registry
+from jobforge.conformance.profiles import Profile
+from jobforge.conformance.reference import ReferenceAdapter
+from jobforge.conformance.reference.harness import FAST_TIMING
+from jobforge.conformance.runner import Runner
+from jobforge.rubric.outcomes import CheckOutcome, Outcome
+
+pytestmark = pytest.mark.unit
+
+FAST = Profile(name="fast", timing=FAST_TIMING, parallel_suite=False)
+CI = "ci"  # backoff needs delays large enough to tell from scheduling latency
+
+#: check id, the flaw it must catch, a phrase of its evidence, the profile it runs at.
+CASES = [
+    ("observability.health", "health_always_ok", "still 'ok'", FAST),
+    ("scalability.lease_kept", "no_lease_renewal", "expected once", FAST),
+    ("error_handling.replay", "replay_repeats_effects", "more time(s), expected none", FAST),
+    ("error_handling.backoff", "constant_backoff", "do not grow", CI),
+    ("error_handling.backoff_jitter", "no_jitter", "not jittered", CI),
+    ("scheduling.skipped_tick_not_run", "queues_skipped_ticks", "was run late", FAST),
+]
+
+
+def outcome_of(adapter: ReferenceAdapter, check_id: str, profile: Profile | str) -> CheckOutcome:
+    try:
+        (only,) = Runner(adapter, checks=[registry()[check_id]], profile=profile).run().outcomes
+    finally:
+        adapter.teardown()
+    return only
+
+
+@pytest.mark.parametrize(("check_id", "flaw", "phrase", "profile"), CASES)
+def test_the_check_catches_its_flaw_with_evidence(
+    check_id: str, flaw: str, phrase: str, profile: Profile | str
+) -> None:
+    got = outcome_of(ReferenceAdapter({flaw}), check_id, profile)
+    assert got.outcome is Outcome.FAIL, got.evidence
+    assert any(phrase in line for line in got.evidence), got.evidence
+
+
+@pytest.mark.parametrize(("check_id", "profile"), [(c[0], c[3]) for c in CASES])
+def test_the_clean_reference_passes_the_check(check_id: str, profile: Profile | str) -> None:
+    got = outcome_of(ReferenceAdapter(), check_id, profile)
+    assert got.outcome is Outcome.PASS, got.evidence
+
+
+class NeverDead(ReferenceAdapter):
+    """Retries transient failures (practically) for ever: exhausted jobs never go DEAD."""
+
+    def catalogue(self) -> tuple[JobSpec, ...]:
+        return tuple(
+            dataclasses.replace(spec, max_attempts=1000)
+            if spec.name == probes.PROBE_DEFAULT
+            else spec
+            for spec in super().catalogue()
+        )
+
+
+@pytest.fixture
+def never_dead() -> Iterator[NeverDead]:
+    adapter = NeverDead()
+    yield adapter
+    adapter.teardown()
+
+
+def test_alert_evidence_speaks_only_of_jobs_that_went_dead(never_dead: NeverDead) -> None:
+    got = outcome_of(never_dead, "error_handling.alert", FAST)
+    # The permanently failing job went DEAD and was alerted on; the retrying ones never died.
+    assert got.outcome is Outcome.PASS, got.evidence
+    assert not any("went DEAD" in line for line in got.evidence), got.evidence
+    assert got.evidence == ("an alert fired for each of 1 dead jobs",)
