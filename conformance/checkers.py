@@ -186,17 +186,18 @@ class JitterFacts:
     """How retry delays sit around their declared values (see :func:`jitter_facts`)."""
 
     samples: int  # retry delays observed
-    early: tuple[RetryDelay, ...]  # started more than the band before the declared delay
+    early: tuple[RetryDelay, ...]  # started clearly before the declared delay
     nominal: int  # started within the band around the declared delay
 
 
-def jitter_facts(samples: Sequence[RetryDelay], band: float) -> JitterFacts:
-    """Count delays earlier than ``band`` x declared before nominal, and those within the band.
+def jitter_facts(samples: Sequence[RetryDelay], band: float, early_s: float) -> JitterFacts:
+    """Count delays more than ``early_s`` short of declared, and those within ``band`` x declared.
 
-    Scheduling latency only ever delays a retry, so a start clearly before the declared delay
-    shows jitter; a delay within the band is indistinguishable from the nominal one.
+    Scheduling latency only ever delays a retry (the implementation schedules it after the
+    failed attempt recorded its end), so a start clearly before the declared delay shows
+    jitter; a delay within the band is indistinguishable from the nominal one.
     """
-    early = tuple(s for s in samples if s.excess < -band * s.declared)
+    early = tuple(s for s in samples if s.excess < -early_s)
     nominal = sum(1 for s in samples if abs(s.excess) <= band * s.declared)
     return JitterFacts(samples=len(samples), early=early, nominal=nominal)
 

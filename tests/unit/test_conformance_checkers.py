@@ -164,10 +164,11 @@ def test_growth_violations_name_a_constant_delay_where_growth_is_declared() -> N
 
 
 def test_jitter_facts_count_early_and_nominal_delays_relative_to_the_declared_one() -> None:
-    facts = checkers.jitter_facts(delays((0.1, 0.09), (0.2, 0.203), (0.4, 0.45)), band=0.05)
-    assert facts.samples == 3
-    assert [d.retry for d in facts.early] == [1]
-    assert facts.nominal == 1
+    samples = delays((0.1, 0.09), (0.2, 0.199), (0.4, 0.45), (0.4, 0.397))
+    facts = checkers.jitter_facts(samples, band=0.05, early_s=0.002)
+    assert facts.samples == 4
+    assert [d.retry for d in facts.early] == [1, 4]
+    assert facts.nominal == 2
 
 
 def test_binomial_tail_matches_exact_values() -> None:
