@@ -8,11 +8,11 @@ exactly the check written for it, with evidence naming what happened.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import pytest
 from jobforge.conformance import probes
-from jobforge.conformance.adapter import JobSpec
+from jobforge.conformance.adapter import Capability, Description, JobSpec, JSONValue
 from jobforge.conformance.checks import registry
 from jobforge.conformance.profiles import Profile
 from jobforge.conformance.reference import ReferenceAdapter
@@ -84,3 +84,52 @@ def test_alert_evidence_speaks_only_of_jobs_that_went_dead(never_dead: NeverDead
     assert got.outcome is Outcome.PASS, got.evidence
     assert not any("went DEAD" in line for line in got.evidence), got.evidence
     assert got.evidence == ("an alert fired for each of 1 dead jobs",)
+
+
+class DeclaresBrokerRestart(ReferenceAdapter):
+    """Declares ``broker_restart`` without offering stop_broker / start_broker."""
+
+    def describe(self) -> Description:
+        described = super().describe()
+        return dataclasses.replace(
+            described, capabilities=described.capabilities | {Capability.BROKER_RESTART}
+        )
+
+    def restart_broker(self) -> None:
+        """Nothing to restart in-process."""
+
+
+class WithBroker(DeclaresBrokerRestart):
+    """A stand-in broker: a flag the kit flips; health reads it unless told to ignore it."""
+
+    def __init__(self, *, health_sees_broker: bool) -> None:
+        super().__init__()
+        self.health_sees_broker = health_sees_broker
+        self.broker_down = False
+
+    def stop_broker(self) -> None:
+        self.broker_down = True
+
+    def start_broker(self) -> None:
+        self.broker_down = False
+
+    def health(self) -> Mapping[str, JSONValue]:
+        document = dict(super().health())
+        if self.broker_down and self.health_sees_broker:
+            document["status"] = "down"
+        return document
+
+
+def test_health_must_be_not_ok_while_a_restartable_broker_is_down() -> None:
+    got = outcome_of(WithBroker(health_sees_broker=True), "observability.health", FAST)
+    assert got.outcome is Outcome.PASS, got.evidence
+    assert "not ok while the broker/store was down" in got.evidence[0]
+    blind = outcome_of(WithBroker(health_sees_broker=False), "observability.health", FAST)
+    assert blind.outcome is Outcome.FAIL, blind.evidence
+    assert "still 'ok' while the broker/store was stopped" in blind.evidence[0]
+
+
+def test_declaring_broker_restart_without_a_way_to_stop_it_fails_the_health_check() -> None:
+    got = outcome_of(DeclaresBrokerRestart(), "observability.health", FAST)
+    assert got.outcome is Outcome.FAIL, got.evidence
+    assert "no stop_broker() and start_broker()" in got.evidence[0]
