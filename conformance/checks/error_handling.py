@@ -147,15 +147,15 @@ def max_attempts(env: Env) -> Verdict:
 def backoff(env: Env) -> Verdict:
     """Retries wait the declared delays (within the declared jitter), growing, capped.
 
-    The declared delays must grow (a constant delay is not backoff), and the observed ones must
-    grow with them: the median wait per declared delay rises from step to step.
+    Two or more declared delays must grow (a constant delay is not backoff), and the observed
+    ones must grow with them: the median wait per declared delay rises from step to step.
     """
     spec = env.description.job(PROBE_DEFAULT)
     if not spec.backoff_delays_s:
         return failed(f"{PROBE_DEFAULT} declares no backoff_delays_s")
     delays = ", ".join(f"{d:g}" for d in spec.backoff_delays_s)
     steps = list(itertools.pairwise(spec.backoff_delays_s))
-    if any(b < a for a, b in steps) or not any(b > a for a, b in steps):
+    if steps and (any(b < a for a, b in steps) or not any(b > a for a, b in steps)):
         return failed(
             f"{PROBE_DEFAULT} declares backoff delays {delays} s: they do not grow "
             "(retries back off with growing delays up to a cap)"
