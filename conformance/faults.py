@@ -10,6 +10,8 @@ bug" of a healable probe before a replay.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
 from .env import Env, ImplementationFault
@@ -23,6 +25,17 @@ class BrokerControl(Protocol):
 
     def restart_broker(self) -> None:
         """Restart the broker/store the implementation uses (a private instance), then return."""
+
+
+@runtime_checkable
+class BrokerOutage(Protocol):
+    """Optional adapter extension: take the broker/store down, then bring it back."""
+
+    def stop_broker(self) -> None:
+        """Stop (crash) the broker/store the implementation uses; return once it is down."""
+
+    def start_broker(self) -> None:
+        """Start the stopped broker/store again; return once it answers."""
 
 
 def worker_of(env: Env, hist: History) -> str | None:
@@ -73,3 +86,21 @@ def restart_broker(env: Env) -> bool:
 def heal(env: Env, probe_id: str) -> None:
     """Fix the cause of a healable probe's failures, so a replay can succeed."""
     env.note(HEAL_EVENT, probe_id)
+
+
+@contextmanager
+def broker_down(env: Env) -> Iterator[None]:
+    """Keep the broker/store down inside the block (the adapter's ``BrokerOutage``)."""
+    raw = env.adapter.raw
+    if not isinstance(raw, BrokerOutage):
+        raise ImplementationFault(
+            "capability broker_restart is declared but the adapter has no stop_broker() and "
+            "start_broker() (see jobforge.conformance.faults.BrokerOutage)"
+        )
+    env.note("fault.broker_down")
+    env.adapter.call("stop_broker")
+    try:
+        yield
+    finally:
+        env.adapter.call("start_broker")
+        env.note("fault.broker_up")
