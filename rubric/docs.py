@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from .model import Dimension, Rubric
 
-
 _GATE = "**Gate** (earns and costs no points; when it fails, every policy fails): "
 
 

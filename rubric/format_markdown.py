@@ -93,8 +93,10 @@ def render_markdown(results: RunResults, card: Scorecard, rubric: Rubric) -> str
             "",
         ]
     if not card.complete:
+        inconclusive = any(d.inconclusive for d in card.dimensions)
+        why = "Inconclusive checks" if inconclusive else "Checks not run"
         out += [
-            f"> **Incomplete.** Inconclusive checks leave some levels open (shown as ?). The total "
+            f"> **Incomplete.** {why} leave some levels open (shown as ?). The total "
             f"counts proven levels only; it could reach {card.max_possible_total}.",
             "",
         ]

@@ -41,6 +41,10 @@ def _not_passed(dim: DimensionScore) -> Text:
     return text or Text("all checks passed", style="green")
 
 
+def _any_inconclusive(card: Scorecard) -> bool:
+    return any(d.inconclusive for d in card.dimensions)
+
+
 def scorecard_table(results: RunResults, card: Scorecard, rubric: Rubric) -> Table:
     """Build the scorecard table for one run."""
     impl = results.implementation
@@ -69,8 +73,9 @@ def scorecard_table(results: RunResults, card: Scorecard, rubric: Rubric) -> Tab
             "ran; the others were not run."
         )
     if not card.complete:
+        why = "inconclusive checks" if _any_inconclusive(card) else "checks not run"
         captions.append(
-            "Incomplete: inconclusive checks leave some levels open; the total counts proven "
+            f"Incomplete: {why} leave some levels open; the total counts proven "
             f"levels only and could reach {card.max_possible_total}."
         )
     if card.gates_failed:
