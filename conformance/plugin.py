@@ -121,7 +121,8 @@ class _Recorder:
             return (yield)
         except BaseException as exc:
             outcome = "skipped" if isinstance(exc, pytest.skip.Exception) else "failed"
-            if isinstance(exc, AssertionError | pytest.fail.Exception):
+            failed_check = isinstance(exc, AssertionError | pytest.fail.Exception)
+            if failed_check and not isinstance(exc, pytest.xfail.Exception):
                 body.caught = True
                 body.asserted_to = self._size()
             raise
