@@ -210,11 +210,20 @@ def alert(env: Env) -> Verdict:
     if seen.alerts is None:
         return failed(seen.alerts_error or "alerts were not listed")
     alerted = {str(a.get("job_id")) for a in seen.alerts if a.get("kind")}
-    findings = [
-        f"job {job_id}: went DEAD but no alert names it ({len(seen.alerts)} alerts fired)"
-        for job_id in seen.exhausted + seen.permanent
-        if job_id not in alerted
-    ]
+    findings = []
+    for job_id in seen.exhausted + seen.permanent:
+        if job_id in alerted:
+            continue
+        status = seen.infos[job_id].status
+        if status is JobStatus.DEAD:
+            findings.append(
+                f"job {job_id}: went DEAD but no alert names it ({len(seen.alerts)} alerts fired)"
+            )
+        else:
+            findings.append(
+                f"job {job_id}: never went DEAD (status {status.value} at the deadline), so no "
+                "alert could be expected of it; the kit could not see the alert path work"
+            )
     return judge(findings, f"an alert fired for each of {len(seen.payloads)} dead jobs")
 
 
