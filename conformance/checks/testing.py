@@ -152,22 +152,31 @@ def _why_not_counted(thing: str, seen: bool, what: str = "job") -> str:
 
 
 def asserts_what_ran(env: Env) -> Verdict:
-    """Check that every test body that runs jobs asserts something that can fail after them."""
+    """Check that every passing test body that runs jobs asserts something that can fail after.
+
+    A test that failed (on an assertion or otherwise) is no finding here: it has shown it can
+    fail, and the gate ``testing.suite_green`` reports it, so a red suite never costs more here
+    than a green one. Its jobs count only when it asserted after them (see ``suite_record``).
+    """
     recording = _observed(suite(env))
     if not recording.tests:
         return failed(_NOT_OBSERVED)
     running = [t for t in recording.tests if t.job_types]
-    if not running:
+    asserted = [t for t in running if t.counted]
+    if not asserted:
         return failed(
-            f"none of the {len(recording.tests)} test bodies ran a job (jobs run only in "
-            "fixtures or not at all)"
+            f"none of the {len(recording.tests)} test bodies ran a job and then asserted "
+            f"something that can fail ({len(running)} ran jobs; jobs in fixtures do not count)",
+            *(_unasserted(t) for t in running[:5]),
         )
-    findings = [_unasserted(t) for t in running if not t.counted]
-    caught = sum(t.caught for t in running)
+    findings = [_unasserted(t) for t in running if not t.counted and t.outcome == "passed"]
+    failing = sum(t.outcome == "failed" for t in running)
     return judge(
         findings,
-        f"{len(running)} test bodies ran jobs and then asserted something that can fail "
-        f"({sum(t.assertions for t in running)} passing assertions, {caught} caught a defect)",
+        f"{len(asserted)} test bodies ran jobs and then asserted something that can fail "
+        f"({sum(t.assertions for t in running)} passing assertions, "
+        f"{sum(t.caught for t in running)} caught a defect); {failing} failed test(s) left to "
+        "the gate",
     )
 
 
@@ -178,6 +187,8 @@ def _unasserted(body: TestBody) -> str:
             f"test {body.test}: ran {ran}; its only assertions after that cannot fail "
             f"({'; '.join(body.empty_assertions[:2])})"
         )
+    if body.outcome == "failed":
+        return f"test {body.test}: ran {ran}, then failed before asserting anything about it"
     return f"test {body.test}: ran {ran} but asserted nothing after it"
 
 
