@@ -125,8 +125,9 @@ def _rules(policy: Policy, card: Scorecard) -> list[tuple[RuleState, str]]:
             rules.append(
                 (
                     RuleState.NOT_JUDGED,
-                    f"minimum_total {policy.minimum_total}: the {card.verdict} has no total "
-                    "to hold against it",
+                    f"minimum_total {policy.minimum_total}: a partial run "
+                    f"({len(card.dimensions_run)} of {len(card.dimensions)} dimensions) has no "
+                    "total to hold against it",
                 )
             )
         else:
