@@ -120,9 +120,9 @@ class _Recorder:
         try:
             return (yield)
         except BaseException as exc:
-            outcome = "skipped" if isinstance(exc, pytest.skip.Exception) else "failed"
-            failed_check = isinstance(exc, AssertionError | pytest.fail.Exception)
-            if failed_check and not isinstance(exc, pytest.xfail.Exception):
+            skipped = isinstance(exc, pytest.skip.Exception | pytest.xfail.Exception)
+            outcome = "skipped" if skipped else "failed"
+            if not skipped and isinstance(exc, AssertionError | pytest.fail.Exception):
                 body.caught = True
                 body.asserted_to = self._size()
             raise

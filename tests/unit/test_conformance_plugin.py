@@ -43,6 +43,10 @@ def test_runs_and_asserts_nothing_that_can_fail():
 
 def test_catches_a_defect():
     assert run("caught") == "wrong"
+
+def test_gives_up_with_an_imperative_xfail():
+    run("xfailed")
+    pytest.xfail("a known defect is not a caught one")
 """
 
 
@@ -86,16 +90,23 @@ def test_record_option_counts_only_jobs_a_test_body_asserted_about(
 ) -> None:
     summary = tmp_path / "summary.json"
     result = _record(pytester, summary, "-o", "enable_assertion_pass_hook=true")
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=4, failed=1, xfailed=1)
     data = json.loads(summary.read_text())
     assert data["job_types"] == ["asserted", "caught"]
-    assert data["seen_job_types"] == ["asserted", "caught", "empty", "fixture.only", "silent"]
+    assert data["seen_job_types"] == [
+        "asserted",
+        "caught",
+        "empty",
+        "fixture.only",
+        "silent",
+        "xfailed",
+    ]
     assert data["failure_paths"] == []  # recorded after the body's last assertion
     assert data["brokers"] == [{"backend": "in-process", "real": False}]
     assert data["caught"] == [
         "test_record_option_counts_only_jobs_a_test_body_asserted_about.py::test_catches_a_defect"
     ]
-    assert data["tests"] == {"passed": 4, "failed": 1, "skipped": 0} and data["exitstatus"] == 1
+    assert data["tests"] == {"passed": 4, "failed": 1, "skipped": 1} and data["exitstatus"] == 1
     assert "JOBFORGE_RECORD_EVENTS" not in os.environ
     recording = suite_record.read_events(Path(f"{summary}.events.jsonl"))
     bodies = {t.test.split("::")[1]: t for t in recording.tests}
@@ -105,6 +116,8 @@ def test_record_option_counts_only_jobs_a_test_body_asserted_about(
         "line 27: assert run is run",
     )
     assert not bodies["test_runs_without_asserting"].counted
+    xfailed = bodies["test_gives_up_with_an_imperative_xfail"]
+    assert (xfailed.outcome, xfailed.caught, xfailed.counted) == ("skipped", False, False)
     assert recording.assertion_hook
 
 
@@ -112,7 +125,7 @@ def test_record_without_the_assertion_hook_says_so(
     pytester: pytest.Pytester, tmp_path: Path
 ) -> None:
     summary = tmp_path / "summary.json"
-    _record(pytester, summary).assert_outcomes(passed=4, failed=1)
+    _record(pytester, summary).assert_outcomes(passed=4, failed=1, xfailed=1)
     recording = suite_record.read_events(Path(f"{summary}.events.jsonl"))
     assert recording.sessions == 1 and not recording.assertion_hook
 
