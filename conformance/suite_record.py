@@ -15,7 +15,8 @@ passed or one that failed (a caught defect is the strongest proof of power). Eve
 in bodies that assert nothing afterwards, or followed only by assertions that cannot fail (a
 constant, ``x == x``, a non-empty tuple) do not count. When test bodies overlap (tests run in
 parallel) an event counts only if every body open around it asserted after it. A job's broker is
-the last broker its own process recorded before the job.
+the last broker its own process recorded before the job, or else its parent's (a prefork pool's
+children run jobs on the connection their parent set up).
 """
 
 from __future__ import annotations
@@ -204,7 +205,8 @@ def summarise_bytes(data: bytes) -> Recording:
                     w.jobs.append((offset, event["job_type"]))
             if counts(offset):
                 job_types.add(event["job_type"])
-                if (used := broker_of.get(event.get("pid"))) is not None:
+                used = broker_of.get(event.get("pid")) or broker_of.get(event.get("ppid"))
+                if used is not None:
                     brokers.add(used)
         elif kind == "failure_path" and event.get("path") in FAILURE_PATHS:
             seen_paths.add(event["path"])

@@ -54,11 +54,12 @@ EVENTS_ENV: Final = "JOBFORGE_RECORD_EVENTS"
 
 
 def append_event(event: Mapping[str, object]) -> None:
-    """Append ``event`` (with this process's id and the time) as one line, when recording."""
+    """Append ``event`` (with this process's and its parent's ids and the time), when recording."""
     path = os.environ.get(EVENTS_ENV)
     if not path:
         return
-    line = (json.dumps({**event, "pid": os.getpid(), "at": time.time()}) + "\n").encode()
+    stamp = {"pid": os.getpid(), "ppid": os.getppid(), "at": time.time()}
+    line = (json.dumps({**event, **stamp}) + "\n").encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line)

@@ -25,8 +25,8 @@ class Log:
         self.data += json.dumps(event).encode() + b"\n"
         return offset
 
-    def job(self, job_type: str, pid: int = 1) -> int:
-        return self.add(event="job", job_type=job_type, pid=pid)
+    def job(self, job_type: str, pid: int = 1, ppid: int = 0) -> int:
+        return self.add(event="job", job_type=job_type, pid=pid, ppid=ppid)
 
     def body(self, test: str, start: int, asserted_to: int | None, **extra: object) -> None:
         self.add(
@@ -164,3 +164,12 @@ def test_assertions_that_cannot_fail_are_recognised(source: str) -> None:
 )
 def test_assertions_that_can_fail_are_kept(source: str) -> None:
     assert not assertion_cannot_fail(source)
+
+
+def test_a_job_in_a_prefork_child_runs_on_its_parents_broker() -> None:
+    log = Log()
+    log.add(event="broker", backend="redis+celery", real=True, pid=7)  # the worker's main process
+    start = log.size
+    log.job("a", pid=8, ppid=7)  # a pool child, which recorded no broker itself
+    log.body("t::worker", start, asserted_to=log.size)
+    assert log.recording().brokers == {("redis+celery", True)}
