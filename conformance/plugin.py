@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,13 +32,26 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .suite_record import assertion_cannot_fail, read_events
-from .testing_hooks import EVENTS_ENV, append_event
+from .testing_hooks import EVENTS_ENV, PYCACHE_ENV, append_event
 
 if TYPE_CHECKING:
     from jobforge.rubric.results import RunResults
 
 #: Environment variable that switches recording on, naming the summary file.
 RECORD_ENV = "JOBFORGE_RECORD"
+
+
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """When recording, rewrite test modules afresh: a cache without the assertion hook hides it.
+
+    pytest bakes ``pytest_assertion_pass`` calls into rewritten modules and keeps them in
+    ``__pycache__``; a rewrite cached by an earlier run without the hook would report no passing
+    assertion. A private cache for this process alone (set before any conftest is imported)
+    leaves worker processes and the project's own caches alone.
+    """
+    prefix = os.environ.get(PYCACHE_ENV)
+    if prefix:
+        sys.pycache_prefix = prefix
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -42,6 +42,7 @@ from .suite_record import FAILURE_PATHS
 __all__ = [
     "EVENTS_ENV",
     "FAILURE_PATHS",
+    "PYCACHE_ENV",
     "append_event",
     "record_broker",
     "record_failure_path",
@@ -51,6 +52,8 @@ __all__ = [
 
 #: Environment variable naming the JSON-lines events file; unset means "do not record".
 EVENTS_ENV: Final = "JOBFORGE_RECORD_EVENTS"
+#: Environment variable naming a private byte-code cache for a recorded pytest process.
+PYCACHE_ENV: Final = "JOBFORGE_RECORD_PYCACHE"
 
 
 def append_event(event: Mapping[str, object]) -> None:

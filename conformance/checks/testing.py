@@ -25,7 +25,7 @@ from jobforge.errors import ConformanceError
 from ..adapter import Capability
 from ..env import Env, Unsupported
 from ..suite_record import Recording, TestBody, read_events
-from ..testing_hooks import EVENTS_ENV
+from ..testing_hooks import EVENTS_ENV, PYCACHE_ENV
 from .base import Check, Verdict, failed, judge, passed
 
 #: Environment variable naming the JSON summary the pytest plugin writes (recording mode).
@@ -54,10 +54,11 @@ def run_suite(command: tuple[str, ...], cwd: Path | None, timeout_s: float) -> S
         env = dict(os.environ)
         env[RECORD_ENV] = str(Path(tmp) / "summary.json")
         env[EVENTS_ENV] = str(events)
-        # Passing assertions are only reported by modules pytest rewrites with the hook on; a
-        # private byte-code cache keeps rewrites cached without it from being reused.
+        # Passing assertions are only reported by modules pytest rewrites with the hook on; the
+        # plugin gives the pytest process a private byte-code cache, so rewrites cached without
+        # the hook are not reused (worker processes keep their usual caches).
         env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} {ASSERTION_HOOK_OPTION}".strip()
-        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        env[PYCACHE_ENV] = str(Path(tmp) / "pycache")
         # The suite must not write into the kit's own run.
         for name in ("JOBFORGE_LEDGER", "JOBFORGE_RUN_ID"):
             env.pop(name, None)

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from jobforge.conformance import suite_record
+from jobforge.conformance import suite_record, testing_hooks
 
 pytestmark = pytest.mark.unit
 pytest_plugins = ["pytester"]
@@ -162,3 +162,29 @@ def test_unloadable_adapter_items_error_as_inconclusive(pytester: pytest.Pyteste
     )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*inconclusive: cannot import adapter module 'nosuch_mod_z'*"])
+
+
+def test_a_rewrite_cached_without_the_assertion_hook_does_not_hide_assertions(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(
+        "from jobforge.conformance import testing_hooks\n"
+        "def test_runs_and_asserts():\n"
+        "    testing_hooks.record_job('a')\n"
+        "    assert len('x') == 1\n"
+    )
+    monkeypatch.delenv("JOBFORGE_RECORD_EVENTS", raising=False)
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    hook = ("-o", "enable_assertion_pass_hook=true")
+
+    def job_types(name: str, *options: str) -> list[str]:
+        summary = tmp_path / f"{name}.json"
+        result = pytester.runpytest_subprocess("--jobforge-record", str(summary), *options)
+        result.assert_outcomes(passed=1)
+        found: list[str] = json.loads(summary.read_text())["job_types"]
+        return found
+
+    assert job_types("plain") == []  # no hook: pytest caches a rewrite without it
+    assert job_types("stale", *hook) == []  # the cached rewrite hides the assertion
+    monkeypatch.setenv(testing_hooks.PYCACHE_ENV, str(tmp_path / "pycache"))
+    assert job_types("private", *hook) == ["a"]
