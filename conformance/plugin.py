@@ -14,25 +14,44 @@ it does nothing unless asked:
     :mod:`jobforge.conformance.testing_hooks` go to a JSON-lines file named by
     ``JOBFORGE_RECORD_EVENTS`` (set for the session, inherited by worker processes), and when the
     session ends ``PATH`` receives a JSON summary: job types executed, failure paths
-    exercised, brokers used, test counts and the exit status.
+    exercised, brokers used, test counts and the exit status. Each test body is marked in the
+    events file with the assertions it made (needs ``-o enable_assertion_pass_hook=true``), so
+    only what a test body ran and then asserted about counts (see
+    :mod:`jobforge.conformance.suite_record`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .testing_hooks import EVENTS_ENV, read_events
+from .suite_record import assertion_cannot_fail, read_events
+from .testing_hooks import EVENTS_ENV, PYCACHE_ENV, append_event
 
 if TYPE_CHECKING:
     from jobforge.rubric.results import RunResults
 
 #: Environment variable that switches recording on, naming the summary file.
 RECORD_ENV = "JOBFORGE_RECORD"
+
+
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """When recording, rewrite test modules afresh: a cache without the assertion hook hides it.
+
+    pytest bakes ``pytest_assertion_pass`` calls into rewritten modules and keeps them in
+    ``__pycache__``; a rewrite cached by an earlier run without the hook would report no passing
+    assertion. A private cache for this process alone (set before any conftest is imported)
+    leaves worker processes and the project's own caches alone.
+    """
+    prefix = os.environ.get(PYCACHE_ENV)
+    if prefix:
+        sys.pycache_prefix = prefix
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,20 +82,91 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_Conformance(config), "jobforge-conformance")
 
 
+class _Body:
+    """The call phase of one test: byte offsets into the events file, and its assertions."""
+
+    def __init__(self, test: str, start: int) -> None:
+        self.test = test
+        self.start = start
+        self.asserted_to: int | None = None  # file size at the last assertion that can fail
+        self.assertions = 0
+        self.empty: list[str] = []
+        self.caught = False
+
+
 class _Recorder:
-    """Recording mode: point the hooks at an events file, summarise it at the end."""
+    """Recording mode: point the hooks at an events file, mark each test body in it, summarise.
+
+    For every test's call phase the recorder appends one ``test`` line: the events file's size
+    when the body started and ended, and its size at the body's last assertion that can fail
+    (a passing one, through ``pytest_assertion_pass``, or the one the body failed on).
+    :mod:`jobforge.conformance.suite_record` turns these offsets into what the suite proved.
+    Passing assertions are only reported when pytest runs with
+    ``-o enable_assertion_pass_hook=true`` (the kit sets it); the ``session`` line says whether
+    it was on, so a session that could not see its assertions is never judged by them.
+    """
 
     def __init__(self, summary: Path) -> None:
         self.summary = summary
         self.previous = os.environ.get(EVENTS_ENV)
         self.events = Path(self.previous or f"{summary}.events.jsonl")
         self.counts = {"passed": 0, "failed": 0, "skipped": 0}
+        self.body: _Body | None = None
+
+    def _size(self) -> int:
+        try:
+            return self.events.stat().st_size
+        except OSError:
+            return 0
 
     def pytest_configure(self, config: pytest.Config) -> None:
         if self.previous is None:
             self.events.parent.mkdir(parents=True, exist_ok=True)
             self.events.write_text("", "utf-8")
             os.environ[EVENTS_ENV] = str(self.events)
+        hook = bool(config.getini("enable_assertion_pass_hook"))
+        append_event({"event": "session", "assertion_hook": hook})
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        body = self.body = _Body(item.nodeid, self._size())
+        outcome = "passed"
+        try:
+            return (yield)
+        except BaseException as exc:
+            skipped = isinstance(exc, pytest.skip.Exception | pytest.xfail.Exception)
+            outcome = "skipped" if skipped else "failed"
+            if not skipped and isinstance(exc, AssertionError | pytest.fail.Exception):
+                body.caught = True
+                body.asserted_to = self._size()
+            raise
+        finally:
+            self.body = None
+            append_event(
+                {
+                    "event": "test",
+                    "test": body.test,
+                    "outcome": outcome,
+                    "start": body.start,
+                    "end": self._size(),
+                    "asserted_to": body.asserted_to,
+                    "assertions": body.assertions,
+                    "empty_assertions": body.empty[:5],
+                    "caught": body.caught,
+                }
+            )
+
+    def pytest_assertion_pass(self, item: pytest.Item, lineno: int, orig: str, expl: str) -> None:
+        body = self.body
+        if body is None or body.test != item.nodeid:
+            return  # an assertion in a fixture proves nothing about the test body
+        if assertion_cannot_fail(orig):
+            text = f"line {lineno}: assert {orig}"
+            if text not in body.empty:
+                body.empty.append(text)
+            return
+        body.assertions += 1
+        body.asserted_to = self._size()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
@@ -198,15 +288,6 @@ class _Conformance:
             return
         card = self._results.scorecard()
         terminalreporter.write_sep("=", "jobforge conformance")
-        ran = {o.dimension for o in self._results.outcomes}
-        for dimension in card.dimensions:
-            if dimension.dimension not in ran:
-                continue
+        for dimension in card.dimensions_run:
             terminalreporter.write_line(f"{dimension.dimension:<16} {dimension.display}/5")
-        if len(ran) < len(card.dimensions):
-            terminalreporter.write_line(
-                f"partial run ({len(ran)} of {len(card.dimensions)} dimensions): no total; "
-                "run every check for the score"
-            )
-            return
-        terminalreporter.write_line(f"total {card.total}/{card.max_total} ({card.band.label})")
+        terminalreporter.write_line(f"total {card.total_display} ({card.verdict})")

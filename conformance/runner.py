@@ -107,6 +107,21 @@ def _run_with_budget(check: Check, env: Env) -> Verdict:
     return box[0]
 
 
+#: Evidence of a rubric check that a partial run did not select.
+NOT_SELECTED = "not run: this run did not select the check (jobforge score --check ...)"
+
+
+def not_run_outcomes(selected: Sequence[Check]) -> tuple[CheckOutcome, ...]:
+    """Return a ``not_run`` outcome for every rubric check not among ``selected``."""
+    chosen = {c.check_id for c in selected}
+    return tuple(
+        CheckOutcome(check_id=check.id, outcome=Outcome.NOT_RUN, evidence=(NOT_SELECTED,))
+        for dimension in load_rubric().dimensions
+        for check in dimension.checks
+        if check.id not in chosen
+    )
+
+
 def _all(checks: Sequence[Check], outcome: Outcome, why: str) -> tuple[CheckOutcome, ...]:
     return tuple(
         CheckOutcome(check_id=c.check_id, outcome=outcome, evidence=(why,)) for c in checks
@@ -162,6 +177,7 @@ class Runner:
         finally:
             if own_dir:
                 shutil.rmtree(workdir, ignore_errors=True)
+        outcomes = (*outcomes, *not_run_outcomes(self.checks))
         return RunResults(
             schema_version=SCHEMA_VERSION,
             rubric_version=load_rubric().version,
@@ -392,7 +408,7 @@ def inconclusive_results(
         profile=profile,
         started_at=datetime.now(UTC),
         duration_s=0.0,
-        outcomes=_all(chosen, Outcome.INCONCLUSIVE, reason),
+        outcomes=(*_all(chosen, Outcome.INCONCLUSIVE, reason), *not_run_outcomes(chosen)),
         notes=(f"inconclusive: {reason}",),
     )
 

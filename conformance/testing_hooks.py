@@ -25,7 +25,8 @@ Example (the reference implementation does exactly this)::
         testing_hooks.record_failure_path("retry", job_type=spec.name)
 
 ``pytest --jobforge-record PATH`` (see :mod:`jobforge.conformance.plugin`) sets the variable for a
-test session and summarises the events into ``PATH`` as JSON when the session ends.
+test session, adds a line per test body, and summarises the events into ``PATH`` as JSON when the
+session ends; :mod:`jobforge.conformance.suite_record` says which events count for the suite.
 """
 
 from __future__ import annotations
@@ -33,22 +34,35 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Final
+
+from .suite_record import FAILURE_PATHS
+
+__all__ = [
+    "EVENTS_ENV",
+    "FAILURE_PATHS",
+    "PYCACHE_ENV",
+    "append_event",
+    "record_broker",
+    "record_failure_path",
+    "record_job",
+    "recording",
+]
 
 #: Environment variable naming the JSON-lines events file; unset means "do not record".
 EVENTS_ENV: Final = "JOBFORGE_RECORD_EVENTS"
-#: Failure paths the ``testing.failure_paths_exercised`` check looks for.
-FAILURE_PATHS: Final = frozenset({"retry", "discard", "dead_letter", "timeout"})
+#: Environment variable naming a private byte-code cache for a recorded pytest process.
+PYCACHE_ENV: Final = "JOBFORGE_RECORD_PYCACHE"
 
 
-def _append(event: Mapping[str, object]) -> None:
+def append_event(event: Mapping[str, object]) -> None:
+    """Append ``event`` (with this process's and its parent's ids and the time), when recording."""
     path = os.environ.get(EVENTS_ENV)
     if not path:
         return
-    line = (json.dumps({**event, "pid": os.getpid(), "at": time.time()}) + "\n").encode()
+    stamp = {"pid": os.getpid(), "ppid": os.getppid(), "at": time.time()}
+    line = (json.dumps({**event, **stamp}) + "\n").encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line)
@@ -63,73 +77,16 @@ def recording() -> bool:
 
 def record_job(job_type: str) -> None:
     """Record that a job of ``job_type`` is about to run its body."""
-    _append({"event": "job", "job_type": job_type})
+    append_event({"event": "job", "job_type": job_type})
 
 
 def record_failure_path(path: str, *, job_type: str = "") -> None:
     """Record that a failure was handled along ``path`` (one of :data:`FAILURE_PATHS`)."""
     if path not in FAILURE_PATHS:
         raise ValueError(f"failure path {path!r} is not one of {sorted(FAILURE_PATHS)}")
-    _append({"event": "failure_path", "path": path, "job_type": job_type})
+    append_event({"event": "failure_path", "path": path, "job_type": job_type})
 
 
 def record_broker(backend: str, *, real: bool = True) -> None:
     """Record that the job layer used broker/store ``backend`` (``real=False``: a stand-in)."""
-    _append({"event": "broker", "backend": backend, "real": real})
-
-
-@dataclass(frozen=True, kw_only=True)
-class Recording:
-    """What a recorded test session exercised."""
-
-    job_types: frozenset[str] = frozenset()
-    failure_paths: frozenset[str] = frozenset()
-    brokers: frozenset[tuple[str, bool]] = frozenset()  # (backend, real)
-    events: int = 0
-
-    def to_json(self) -> dict[str, object]:
-        """Return the JSON summary (sorted lists) written by the pytest plugin."""
-        return {
-            "job_types": sorted(self.job_types),
-            "failure_paths": sorted(self.failure_paths),
-            "brokers": [{"backend": b, "real": r} for b, r in sorted(self.brokers)],
-            "events": self.events,
-        }
-
-
-def summarise(lines: Iterable[str]) -> Recording:
-    """Fold JSON-lines events into a :class:`Recording`, skipping blank or torn lines."""
-    job_types: set[str] = set()
-    paths: set[str] = set()
-    brokers: set[tuple[str, bool]] = set()
-    count = 0
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(event, dict):
-            continue
-        count += 1
-        kind = event.get("event")
-        if kind == "job" and isinstance(event.get("job_type"), str):
-            job_types.add(event["job_type"])
-        elif kind == "failure_path" and event.get("path") in FAILURE_PATHS:
-            paths.add(event["path"])
-        elif kind == "broker" and isinstance(event.get("backend"), str):
-            brokers.add((event["backend"], bool(event.get("real", True))))
-    return Recording(
-        job_types=frozenset(job_types),
-        failure_paths=frozenset(paths),
-        brokers=frozenset(brokers),
-        events=count,
-    )
-
-
-def read_events(path: Path) -> Recording:
-    """Summarise the events file at ``path`` (an empty recording when it does not exist)."""
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        return Recording()
-    return summarise(text.splitlines())
+    append_event({"event": "broker", "backend": backend, "real": real})

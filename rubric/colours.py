@@ -22,5 +22,5 @@ def level_colour(rubric: Rubric, level: int | None) -> str:
 
 
 def total_colour(card: Scorecard) -> str:
-    """Colour of the total: its band's colour, grey when the total is incomplete."""
-    return card.band.color if card.complete else GREY
+    """Colour of the total: its band's colour, grey when incomplete or partial (no band)."""
+    return card.band.color if card.has_band else GREY

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from .model import Dimension, Rubric
 
+_GATE = "**Gate** (earns and costs no points; when it fails, every policy fails): "
+
 
 def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
@@ -15,17 +17,28 @@ def _cell(text: str) -> str:
 
 def _dimension_markdown(dim: Dimension) -> list[str]:
     out = [f"## {dim.title}", "", f"*{_cell(dim.question)}*", ""]
+    if dim.rule:
+        out += [_cell(dim.rule), ""]
     out += [
         "| Points | Level | What it means | Checks that must pass |",
         "| ---: | --- | --- | --- |",
     ]
     for lv in dim.levels:
-        needs = "every check below" if set(lv.requires) == {c.id for c in dim.checks} else None
+        scored = {c.id for c in dim.scored_checks}
+        needs = None
+        if set(lv.requires) == scored:
+            needs = (
+                "every check below but the gate" if scored != {c.id for c in dim.checks} else None
+            )
+            needs = needs or "every check below"
         if needs is None:
             needs = ", ".join(f"`{c}`" for c in lv.requires) or "none (the floor)"
         out.append(f"| {lv.points} | {_cell(lv.summary)} | {_cell(lv.description)} | {needs} |")
     out += ["", "| Check | What a pass proves | How to fix a failure |", "| --- | --- | --- |"]
-    out += [f"| `{c.id}` | {_cell(c.verifies)} | {_cell(c.remediation)} |" for c in dim.checks]
+    out += [
+        f"| `{c.id}` | {_GATE if c.gate else ''}{_cell(c.verifies)} | {_cell(c.remediation)} |"
+        for c in dim.checks
+    ]
     out.append("")
     return out
 
@@ -47,6 +60,11 @@ def rubric_markdown(rubric: Rubric) -> str:
         "- **inconclusive** (the run's infrastructure failed) never earns a level. The dimension "
         "shows **?**, the total counts only the level already proven, and the scorecard is "
         "marked incomplete.",
+        "- **not run** (a partial run, `jobforge score --check ...`, did not select the check) "
+        "earns and costs nothing: the total covers only the dimensions that ran and says so, "
+        "and a policy judges only the rules about what ran.",
+        "- A **gate** check earns and costs no points; when it fails, every policy gate fails. "
+        "A dimension's rule, where it has one, says why.",
         "",
         "## Bands",
         "",

@@ -1,7 +1,8 @@
 """JUnit XML: one test suite per dimension and one test case per check, for CI dashboards.
 
-``fail`` becomes a ``<failure>``, ``inconclusive`` an ``<error>`` (the run could not decide) and
-``unsupported`` a ``<skipped>`` whose message says it scores as not met.
+``fail`` becomes a ``<failure>``, ``inconclusive`` an ``<error>`` (the run could not decide),
+``unsupported`` a ``<skipped>`` whose message says it scores as not met, and ``not_run`` a
+``<skipped>`` saying the run did not select it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def _testcase(outcome: CheckOutcome, dimension: str, rubric: Rubric) -> ET.Eleme
         ET.SubElement(
             case, "skipped", message=_clean(f"unsupported, scores as not met: {check.remediation}")
         )
+    elif outcome.outcome is Outcome.NOT_RUN:
+        ET.SubElement(case, "skipped", message="not run: this run did not select the check")
     if body:
         ET.SubElement(case, "system-out").text = _clean(body)
     return case
@@ -56,7 +59,7 @@ def _counts(dims: tuple[DimensionScore, ...]) -> dict[str, str]:
         "tests": str(len(outcomes)),
         "failures": str(outcomes.count(Outcome.FAIL)),
         "errors": str(outcomes.count(Outcome.INCONCLUSIVE)),
-        "skipped": str(outcomes.count(Outcome.UNSUPPORTED)),
+        "skipped": str(outcomes.count(Outcome.UNSUPPORTED) + outcomes.count(Outcome.NOT_RUN)),
     }
 
 
@@ -85,9 +88,9 @@ def render_junit(results: RunResults, card: Scorecard, rubric: Rubric) -> str:
         props = ET.SubElement(suite, "properties")
         for name, value in (
             ("dimension", dim.title),
-            ("level", dim.display),
+            ("level", dim.display if dim.ran else "not run"),
             ("total", card.total_display),
-            ("band", card.band.label),
+            ("band", card.verdict),
             ("implementation", results.implementation.name),
             ("backend", results.implementation.backend),
         ):

@@ -32,7 +32,8 @@ def render_badge(results: RunResults, card: Scorecard, rubric: Rubric, label: st
     vw = round(text_width(value) + 12)
     width = lw + vw
     colour = total_colour(card)
-    title = escape(f"{label}: {value} — {card.band.label}" + ("" if card.complete else " (?)"))
+    verdict = card.verdict if card.partial else card.band.label
+    title = escape(f"{label}: {value} — {verdict}" + ("" if card.complete else " (?)"))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" '
         f'role="img" aria-label="{title}">'
@@ -50,6 +51,8 @@ def render_badge(results: RunResults, card: Scorecard, rubric: Rubric, label: st
 
 
 def _bar(dim: DimensionScore, rubric: Rubric, y: float, x0: float, unit: float) -> list[str]:
+    if not dim.ran:
+        return [f'<text x="{x0 + 4}" y="{y + 15}" fill="{GREY}">not run</text>']
     colour = level_colour(rubric, dim.level)
     parts = [
         f'<rect x="{x0}" y="{y}" width="{unit * dim.lower_bound}" height="20" rx="2" '
@@ -76,9 +79,7 @@ def render_chart(results: RunResults, card: Scorecard, rubric: Rubric) -> str:
     width = x0 + unit * 5 + 70
     impl = results.implementation
     head = escape(f"{impl.name} {impl.version} ({impl.backend})")
-    summary = escape(
-        f"{card.total_display} — {card.band.label}" + ("" if card.band_decided else " or better")
-    )
+    summary = escape(f"{card.total_display} — {card.verdict}")
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="jobforge rubric: {summary}">',

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .colours import GREY, level_colour
+from .colours import GREY, level_colour, total_colour
 from .model import Rubric
 from .results import RunResults
 from .scoring import DimensionScore, Scorecard
@@ -18,18 +18,31 @@ EVIDENCE_LINES = 3
 
 
 def _not_passed(dim: DimensionScore) -> Text:
+    if not dim.ran:
+        return Text("not run: no check of this dimension was selected", style="dim")
     text = Text()
-    for outcome in (*dim.failing, *dim.inconclusive):
+    for outcome in (*dim.failing, *dim.gates_failed, *dim.inconclusive):
         if text:
             text.append("\n")
         style = "yellow" if outcome in dim.inconclusive else "red"
-        text.append(f"{outcome.check_id} ({outcome.outcome})", style=f"bold {style}")
+        label = outcome.outcome.label
+        if outcome in dim.gates_failed:
+            label = "fail, gate: costs no points, fails any policy"
+        text.append(f"{outcome.check_id} ({label})", style=f"bold {style}")
         for line in outcome.evidence[:EVIDENCE_LINES]:
             text.append(f"\n  {line}", style="dim")
         hidden = len(outcome.evidence) - EVIDENCE_LINES
         if hidden > 0:
             text.append(f"\n  … {hidden} more (see the JSON or Markdown report)", style="dim")
+    if dim.not_run:
+        if text:
+            text.append("\n")
+        text.append(f"{len(dim.not_run)} check(s) not run", style="dim")
     return text or Text("all checks passed", style="green")
+
+
+def _any_inconclusive(card: Scorecard) -> bool:
+    return any(d.inconclusive for d in card.dimensions)
 
 
 def scorecard_table(results: RunResults, card: Scorecard, rubric: Rubric) -> Table:
@@ -45,19 +58,33 @@ def scorecard_table(results: RunResults, card: Scorecard, rubric: Rubric) -> Tab
     for dim in card.dimensions:
         colour = level_colour(rubric, dim.level)
         shown = dim.display if dim.known else f"? (≥{dim.lower_bound})"
-        table.add_row(dim.title, Text(f"{shown}/5", style=f"bold {colour}"), _not_passed(dim))
-    band_colour = card.band.color if card.complete else GREY
-    verdict = card.band.label if card.band_decided else f"{card.band.label} or better"
+        score = Text(f"{shown}/5", style=f"bold {colour}") if dim.ran else Text("not run", GREY)
+        table.add_row(dim.title, score, _not_passed(dim))
+    band_colour = total_colour(card)
     table.add_row(
         Text("Total", style="bold"),
         Text(card.total_display, style=f"bold {band_colour}"),
-        Text(verdict, style=f"bold {band_colour}"),
+        Text(card.verdict, style=f"bold {band_colour}"),
     )
+    captions = []
+    if card.partial:
+        captions.append(
+            f"Partial run: the total covers the {len(card.dimensions_run)} dimension(s) that "
+            "ran; the others were not run."
+        )
     if not card.complete:
-        table.caption = (
-            f"Incomplete: inconclusive checks leave some levels open; the total counts proven "
+        why = "inconclusive checks" if _any_inconclusive(card) else "checks not run"
+        captions.append(
+            f"Incomplete: {why} leave some levels open; the total counts proven "
             f"levels only and could reach {card.max_possible_total}."
         )
+    if card.gates_failed:
+        captions.append(
+            "Failed gate: " + ", ".join(o.check_id for o in card.gates_failed) + " (no points "
+            "lost, but every policy gate fails)."
+        )
+    if captions:
+        table.caption = " ".join(captions)
     return table
 
 

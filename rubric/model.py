@@ -1,8 +1,10 @@
 """The rubric as data: pydantic models over the bundled, versioned ``rubric.yaml``.
 
 The rubric has seven dimensions scored 5, 3 or 1. Each level lists the check ids that must pass
-for it; the level-5 list holds every check of the dimension and each lower level's list is a
-subset of the one above, so earning a higher level always implies the lower ones. Bands turn the
+for it; the level-5 list holds every check of the dimension (but its gates) and each lower
+level's list is a subset of the one above, so earning a higher level always implies the lower
+ones. A gate check (``gate: true``) is in no level: it earns and costs no points, and every
+policy fails when it fails. Bands turn the
 total (7..35) into a verdict people can quote.
 """
 
@@ -34,6 +36,13 @@ class Check(_Frozen):
     title: str = Field(min_length=1, description="Short name shown in reports.")
     verifies: str = Field(min_length=1, description="What a pass proves, in one sentence.")
     remediation: str = Field(min_length=1, description="What to change in the job system.")
+    gate: bool = Field(
+        default=False,
+        description=(
+            "A gate earns and costs no points (no level lists it); when it fails, every policy "
+            "gate fails."
+        ),
+    )
 
     @property
     def dimension(self) -> str:
@@ -56,6 +65,9 @@ class Dimension(_Frozen):
     id: str = Field(pattern=r"^[a-z_]+$")
     title: str = Field(min_length=1)
     question: str = Field(min_length=1, description="The question the dimension answers.")
+    rule: str = Field(
+        default="", description="How the dimension is judged, when levels alone do not say."
+    )
     checks: tuple[Check, ...] = Field(min_length=1)
     levels: tuple[Level, ...]
 
@@ -75,9 +87,16 @@ class Dimension(_Frozen):
             raise ValueError(
                 f"dimension {self.id!r}: levels must be exactly 5, 3 and 1 once each; got {points}"
             )
-        known = set(ids)
+        known = {c.id for c in self.checks if not c.gate}
+        gates = {c.id for c in self.checks if c.gate}
         by_points = {lv.points: set(lv.requires) for lv in self.levels}
         for lv in self.levels:
+            gated = sorted(set(lv.requires) & gates)
+            if gated:
+                raise ValueError(
+                    f"dimension {self.id!r} level {lv.points}: requires gate checks {gated}; a "
+                    "gate earns no level, so remove it from requires or drop `gate: true`"
+                )
             unknown = sorted(set(lv.requires) - known)
             if unknown:
                 raise ValueError(
@@ -87,7 +106,8 @@ class Dimension(_Frozen):
         if by_points[5] != known:
             missing = sorted(known - by_points[5])
             raise ValueError(
-                f"dimension {self.id!r} level 5 must require every check; missing {missing}"
+                f"dimension {self.id!r} level 5 must require every check but gates; "
+                f"missing {missing}"
             )
         if by_points[1]:
             raise ValueError(f"dimension {self.id!r} level 1 is the floor and requires no checks")
@@ -103,6 +123,11 @@ class Dimension(_Frozen):
             if lv.points == points:
                 return lv
         raise RubricError(f"dimension {self.id!r} has no level {points}; levels are 5, 3 and 1")
+
+    @property
+    def scored_checks(self) -> tuple[Check, ...]:
+        """The checks levels are made of (every check but the gates)."""
+        return tuple(c for c in self.checks if not c.gate)
 
     def check(self, check_id: str) -> Check:
         """Return the check with ``check_id`` in this dimension."""
@@ -158,6 +183,10 @@ class Rubric(_Frozen):
     def check_ids(self) -> frozenset[str]:
         """Every check id the rubric knows."""
         return frozenset(c.id for d in self.dimensions for c in d.checks)
+
+    def gate_ids(self) -> frozenset[str]:
+        """Ids of the gate checks: they earn no points but fail every policy when they fail."""
+        return frozenset(c.id for d in self.dimensions for c in d.checks if c.gate)
 
     def dimension(self, dimension_id: str) -> Dimension:
         """Return a dimension by id, or raise RubricError listing the known ids."""

@@ -18,13 +18,21 @@ class Outcome(enum.StrEnum):
 
     ``inconclusive`` means the infrastructure failed and the kit saw nothing either way: it never
     awards a level. ``unsupported`` means the implementation does not declare the capability the
-    check needs: it scores as not met, exactly like ``fail``.
+    check needs: it scores as not met, exactly like ``fail``. ``not_run`` means the run did not
+    select the check (``jobforge score --check ...``): it earns and costs nothing, and a
+    dimension none of whose checks ran is left out of the total.
     """
 
     PASS = "pass"
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"
     UNSUPPORTED = "unsupported"
+    NOT_RUN = "not_run"
+
+    @property
+    def label(self) -> str:
+        """The outcome as reports write it ("not run" for ``not_run``)."""
+        return self.value.replace("_", " ")
 
     @property
     def meets(self) -> bool:
@@ -43,7 +51,7 @@ class CheckOutcome(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     check_id: str = Field(min_length=1, description="Stable id `dimension.check` from the rubric.")
-    outcome: Outcome = Field(description="pass, fail, inconclusive or unsupported.")
+    outcome: Outcome = Field(description="pass, fail, inconclusive, unsupported or not_run.")
     evidence: tuple[str, ...] = Field(
         default=(),
         description="What the check saw, one finding a line, e.g. 'job 17: 6 attempts, max 5'.",

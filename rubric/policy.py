@@ -10,6 +10,11 @@ A policy sets a minimum total, per-dimension minimum levels and checks that must
 Exit codes: 0 policy met, 1 below policy, 2 undecided (an inconclusive check the policy depends on,
 or open levels that could decide the gate) or error. A rule that is definitely broken wins over
 one that is undecided: the gate fails with 1 even if other checks were inconclusive.
+
+Every policy also holds the rubric's gate checks (``testing.suite_green``): a failed gate fails
+the policy though it costs no points. A partial run is judged on what ran: rules about
+dimensions or checks that did not run, and ``minimum_total`` (a full-run number), are reported
+as not judged and do not decide the exit code.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ class RuleState(enum.Enum):
     MET = "met"
     BELOW = "below"
     UNDECIDED = "undecided"
+    NOT_JUDGED = "not judged"
 
 
 @dataclass(frozen=True)
@@ -115,24 +121,50 @@ def _outcome_state(outcome: Outcome) -> RuleState:
 def _rules(policy: Policy, card: Scorecard) -> list[tuple[RuleState, str]]:
     rules: list[tuple[RuleState, str]] = []
     if policy.minimum_total is not None:
-        if policy.minimum_total > card.max_total:
-            raise RubricError(
-                f"policy minimum_total {policy.minimum_total} exceeds the rubric's maximum "
-                f"{card.max_total}; lower it"
+        if card.partial:
+            rules.append(
+                (
+                    RuleState.NOT_JUDGED,
+                    f"minimum_total {policy.minimum_total}: a partial run "
+                    f"({len(card.dimensions_run)} of {len(card.dimensions)} dimensions) has no "
+                    "total to hold against it",
+                )
             )
-        state = _between(card.total, card.max_possible_total, policy.minimum_total)
-        rules.append(
-            (state, f"total {card.total_display} against minimum_total {policy.minimum_total}")
-        )
+        else:
+            if policy.minimum_total > card.max_total:
+                raise RubricError(
+                    f"policy minimum_total {policy.minimum_total} exceeds the rubric's maximum "
+                    f"{card.max_total}; lower it"
+                )
+            state = _between(card.total, card.max_possible_total, policy.minimum_total)
+            rules.append(
+                (state, f"total {card.total_display} against minimum_total {policy.minimum_total}")
+            )
     for dim_id, minimum in policy.dimension_minimums.items():
         dim = card.dimension(dim_id)
+        if not dim.ran:
+            rules.append((RuleState.NOT_JUDGED, f"{dim_id}: not run (minimum level {minimum})"))
+            continue
         state = _between(dim.lower_bound, dim.upper_bound, minimum)
         rules.append((state, f"{dim_id} {dim.display}/5 against minimum level {minimum}"))
     for check_id in policy.required_checks:
         outcome = card.outcome(check_id).outcome
-        state = _outcome_state(outcome)
-        rules.append((state, f"required check {check_id} is {outcome}"))
+        if outcome is Outcome.NOT_RUN:
+            rules.append((RuleState.NOT_JUDGED, f"required check {check_id}: not run"))
+            continue
+        rules.append((_outcome_state(outcome), f"required check {check_id} is {outcome.label}"))
+    for dim in card.dimensions:
+        for gate in (o for o in dim.outcomes if o.check_id in dim.gate_ids):
+            if gate.outcome in (Outcome.FAIL, Outcome.INCONCLUSIVE):
+                rules.append(_gate_rule(gate.check_id, gate.outcome, gate.evidence))
     return rules
+
+
+def _gate_rule(check_id: str, outcome: Outcome, evidence: tuple[str, ...]) -> tuple[RuleState, str]:
+    first = f": {evidence[0]}" if evidence else ""
+    if outcome is Outcome.FAIL:
+        return RuleState.BELOW, f"gate {check_id} failed{first}"
+    return RuleState.UNDECIDED, f"gate {check_id} is {outcome.label}{first}"
 
 
 def evaluate(policy: Policy, scorecard: Scorecard) -> Verdict:
@@ -142,6 +174,8 @@ def evaluate(policy: Policy, scorecard: Scorecard) -> Verdict:
     """
     rules = _rules(policy, scorecard)
     states = {state for state, _ in rules}
+    if states <= {RuleState.NOT_JUDGED}:
+        rules.append((RuleState.MET, "no rule of the policy applies to the checks that ran"))
     reasons = tuple(f"{state.value}: {text}" for state, text in rules)
     if RuleState.BELOW in states:
         return Verdict(EXIT_BELOW, reasons)

@@ -48,7 +48,9 @@ class RunResults(_Frozen):
     dimension_durations_s: dict[str, float] = Field(
         default_factory=dict, description="Wall time spent per dimension id."
     )
-    outcomes: tuple[CheckOutcome, ...] = Field(description="One outcome per check that ran.")
+    outcomes: tuple[CheckOutcome, ...] = Field(
+        description="One outcome per rubric check: not_run for those a partial run did not select."
+    )
     notes: tuple[str, ...] = Field(
         default=(), description="Run-level messages, e.g. why the run was inconclusive."
     )
@@ -77,17 +79,27 @@ class DimensionSummary(_Frozen):
     upper_bound: int
     failing: tuple[str, ...] = Field(description="Check ids that failed or are unsupported.")
     inconclusive: tuple[str, ...] = Field(description="Check ids that were inconclusive.")
+    ran: bool = Field(default=True, description="False when none of its checks ran.")
+    not_run: tuple[str, ...] = Field(default=(), description="Check ids the run did not select.")
+    gates_failed: tuple[str, ...] = Field(
+        default=(), description="Gate check ids that failed: no points lost, every policy fails."
+    )
 
 
 class ScorecardSummary(_Frozen):
     """Derived score written into results documents for readers without jobforge."""
 
-    total: int
-    max_total: int
+    total: int = Field(description="Sum of the levels of the dimensions that ran.")
+    max_total: int = Field(description="35, or 5 per dimension that ran in a partial run.")
     max_possible_total: int
     complete: bool
-    band: str = Field(description="Band id of the total, e.g. 'production_grade'.")
-    band_label: str
+    partial: bool = Field(
+        default=False, description="True when some dimension did not run; the total omits it."
+    )
+    band: str | None = Field(
+        description="Band id of the total, e.g. 'production_grade'; null for a partial run."
+    )
+    band_label: str = Field(description="The band's label, or why there is none.")
     dimensions: tuple[DimensionSummary, ...]
 
     @classmethod
@@ -98,8 +110,9 @@ class ScorecardSummary(_Frozen):
             max_total=card.max_total,
             max_possible_total=card.max_possible_total,
             complete=card.complete,
-            band=card.band.id,
-            band_label=card.band.label,
+            partial=card.partial,
+            band=None if card.partial else card.band.id,
+            band_label=card.verdict if card.partial else card.band.label,
             dimensions=tuple(
                 DimensionSummary(
                     dimension=d.dimension,
@@ -108,6 +121,9 @@ class ScorecardSummary(_Frozen):
                     upper_bound=d.upper_bound,
                     failing=tuple(o.check_id for o in d.failing),
                     inconclusive=tuple(o.check_id for o in d.inconclusive),
+                    ran=d.ran,
+                    not_run=tuple(o.check_id for o in d.not_run),
+                    gates_failed=tuple(o.check_id for o in d.gates_failed),
                 )
                 for d in card.dimensions
             ),

@@ -8,6 +8,9 @@ Rules (``docs/dev/contracts.md`` section 2):
   highest level not refuted. When the two differ the level is unknown: reports show "?".
 * The total adds the lower bounds, so an inconclusive check never awards points; a scorecard with
   an unknown level is incomplete, and ``max_possible_total`` says what the total could reach.
+* A partial run (some checks ``not_run``) scores only the dimensions where a check ran: the
+  total and its maximum cover those alone, and a partial total has no band.
+* Gate checks (``gate: true`` in the rubric) are in no level; a failed gate fails every policy.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from jobforge.errors import RubricError
 
-from .model import Band, Dimension, Level, Rubric
+from .model import LEVEL_POINTS, Band, Dimension, Level, Rubric
 from .outcomes import CheckOutcome, Outcome
 
 #: Evidence attached to a rubric check the results hold no outcome for.
@@ -55,6 +58,12 @@ class DimensionScore(BaseModel):
     lower_bound: int  # the level proven by passed checks (at least 1)
     upper_bound: int  # the highest level no failed or unsupported check rules out
     outcomes: tuple[CheckOutcome, ...]  # one per rubric check of the dimension, rubric order
+    gate_ids: tuple[str, ...] = ()  # checks among ``outcomes`` that are gates (in no level)
+
+    @property
+    def ran(self) -> bool:
+        """True when at least one of the dimension's checks ran."""
+        return any(o.outcome is not Outcome.NOT_RUN for o in self.outcomes)
 
     @property
     def known(self) -> bool:
@@ -68,13 +77,27 @@ class DimensionScore(BaseModel):
 
     @property
     def failing(self) -> tuple[CheckOutcome, ...]:
-        """Checks that failed or are unsupported: both score as not met."""
-        return tuple(o for o in self.outcomes if o.outcome.refutes)
+        """Scored checks that failed or are unsupported: both score as not met."""
+        return tuple(
+            o for o in self.outcomes if o.outcome.refutes and o.check_id not in self.gate_ids
+        )
+
+    @property
+    def gates_failed(self) -> tuple[CheckOutcome, ...]:
+        """Gate checks that failed: they cost no points but fail every policy."""
+        return tuple(
+            o for o in self.outcomes if o.check_id in self.gate_ids and o.outcome is Outcome.FAIL
+        )
 
     @property
     def inconclusive(self) -> tuple[CheckOutcome, ...]:
         """Checks whose outcome is inconclusive (or missing)."""
         return tuple(o for o in self.outcomes if o.outcome is Outcome.INCONCLUSIVE)
+
+    @property
+    def not_run(self) -> tuple[CheckOutcome, ...]:
+        """Checks the run did not select."""
+        return tuple(o for o in self.outcomes if o.outcome is Outcome.NOT_RUN)
 
 
 class Scorecard(BaseModel):
@@ -84,12 +107,18 @@ class Scorecard(BaseModel):
 
     rubric_version: str
     dimensions: tuple[DimensionScore, ...]
-    total: int  # sum of proven levels (unknown levels count as their lower bound)
+    total: int  # sum of proven levels of the dimensions that ran
     max_possible_total: int  # sum of upper bounds: what the total could reach
-    max_total: int  # 35 for the seven-dimension rubric
-    complete: bool  # every level decided
-    band: Band  # band of ``total``
+    max_total: int  # 35 for the seven-dimension rubric; 5 per dimension run in a partial run
+    complete: bool  # every level of the dimensions that ran decided
+    band: Band  # band of ``total`` (meaningless in a partial run: see ``verdict``)
     best_possible_band: Band  # band of ``max_possible_total``; equals ``band`` when decided
+    partial: bool = False  # some dimension had no check run: the total covers the others only
+
+    @property
+    def dimensions_run(self) -> tuple[DimensionScore, ...]:
+        """The dimensions at least one check of which ran: the ones the total covers."""
+        return tuple(d for d in self.dimensions if d.ran)
 
     @property
     def band_decided(self) -> bool:
@@ -97,10 +126,31 @@ class Scorecard(BaseModel):
         return self.band.id == self.best_possible_band.id
 
     @property
+    def has_band(self) -> bool:
+        """True when the total earns a band: a full, decided run."""
+        return self.complete and not self.partial
+
+    @property
+    def verdict(self) -> str:
+        """The band as reports say it, or why there is none."""
+        if self.partial:
+            names = ", ".join(d.dimension for d in self.dimensions_run) or "none"
+            return (
+                f"partial run ({len(self.dimensions_run)} of {len(self.dimensions)} dimensions: "
+                f"{names}); no band"
+            )
+        return self.band.label if self.band_decided else f"{self.band.label} or better"
+
+    @property
     def total_display(self) -> str:
         """Return the total as shown: "31/35", or "29?/35" when some level is open."""
         mark = "" if self.complete else "?"
         return f"{self.total}{mark}/{self.max_total}"
+
+    @property
+    def gates_failed(self) -> tuple[CheckOutcome, ...]:
+        """Every failed gate check."""
+        return tuple(o for d in self.dimensions for o in d.gates_failed)
 
     def dimension(self, dimension_id: str) -> DimensionScore:
         """Return the score of one dimension."""
@@ -141,7 +191,10 @@ def _index(rubric: Rubric, outcomes: Iterable[CheckOutcome]) -> dict[str, CheckO
 
 
 def score_dimension(dimension: Dimension, outcomes: Mapping[str, CheckOutcome]) -> DimensionScore:
-    """Score one dimension from outcomes covering every one of its checks."""
+    """Score one dimension from outcomes covering every one of its checks.
+
+    A dimension none of whose checks ran scores its floor with no level decided.
+    """
     statuses = {lv.points: level_status(lv, outcomes) for lv in dimension.levels}
     lower = max(p for p, s in statuses.items() if s is LevelStatus.MET)
     upper = max(p for p, s in statuses.items() if s is not LevelStatus.NOT_MET)
@@ -152,6 +205,7 @@ def score_dimension(dimension: Dimension, outcomes: Mapping[str, CheckOutcome]) 
         lower_bound=lower,
         upper_bound=upper,
         outcomes=tuple(outcomes[c.id] for c in dimension.checks),
+        gate_ids=tuple(c.id for c in dimension.checks if c.gate),
     )
 
 
@@ -163,15 +217,17 @@ def score(rubric: Rubric, outcomes: Iterable[CheckOutcome]) -> Scorecard:
     """
     by_id = _index(rubric, outcomes)
     dims = tuple(score_dimension(d, by_id) for d in rubric.dimensions)
-    total = sum(d.lower_bound for d in dims)
-    possible = sum(d.upper_bound for d in dims)
+    ran = [d for d in dims if d.ran]
+    total = sum(d.lower_bound for d in ran)
+    possible = sum(d.upper_bound for d in ran)
     return Scorecard(
         rubric_version=rubric.version,
         dimensions=dims,
         total=total,
         max_possible_total=possible,
-        max_total=rubric.max_total,
-        complete=all(d.known for d in dims),
+        max_total=max(LEVEL_POINTS) * len(ran),
+        complete=all(d.known for d in ran),
         band=rubric.band_for(total),
         best_possible_band=rubric.band_for(possible),
+        partial=len(ran) < len(dims),
     )

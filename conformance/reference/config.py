@@ -20,6 +20,7 @@ class Behaviour:
     extra_attempts: int = 0  # attempts allowed past the declared max (0 = honour it)
     retry_permanent: bool = False  # treat permanent errors as transient
     apply_backoff: bool = True  # wait the declared delay before a retry
+    honour_delays: bool = True  # a job submitted with a delay waits for it
     enforce_timeouts: bool = True  # abandon an attempt that overruns its time limit
     keep_dead_letters: bool = True  # dead jobs are listed in the dead-letter queue
     allow_replay: bool = True  # dead jobs may be re-enqueued by hand
@@ -44,6 +45,7 @@ FLAW_SWITCHES: dict[str, dict[str, object]] = {
     "unbounded_retries": {"extra_attempts": 2},
     "retries_permanent": {"retry_permanent": True},
     "no_backoff": {"apply_backoff": False},
+    "ignores_delays": {"honour_delays": False},
     "no_timeout": {"enforce_timeouts": False},
     "no_dead_letter": {"keep_dead_letters": False},
     "no_replay": {"allow_replay": False},

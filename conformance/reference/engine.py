@@ -190,7 +190,7 @@ class JobSystem:
             seq=next(self._seq),
             scope=scope or idempotency_key or job_id,
             unique_key=unique_key,
-            ready_at=time.monotonic() + delay_s,
+            ready_at=time.monotonic() + (delay_s if self.behaviour.honour_delays else 0.0),
             created_at=time.time(),
             replay_of=replay_of,
         )

@@ -33,6 +33,9 @@ FLAWS: Mapping[str, str] = MappingProxyType(
             "scalability: a killed worker's in-flight job keeps its lease forever and is "
             "never redelivered"
         ),
+        "ignores_delays": (
+            "scheduling: a job submitted with a delay is ready at once (delayed jobs start early)"
+        ),
         "overlapping_cron": (
             "scheduling: a tick fires even while the previous run of the entry is still running"
         ),

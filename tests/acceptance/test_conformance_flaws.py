@@ -26,6 +26,7 @@ FLAW_DIMENSION: Mapping[str, str] = {
     "no_dead_letter": "error_handling",
     "no_replay": "error_handling",
     "loses_jobs_on_kill": "scalability",
+    "ignores_delays": "scheduling",
     "overlapping_cron": "scheduling",
     "double_fire": "scheduling",
     "ignores_concurrency_cap": "concurrency",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator, Sequence
 
 import pytest
-from jobforge.conformance.adapter import JSONObject
+from jobforge.conformance.adapter import JobInfo, JobStatus, JSONObject
 from jobforge.conformance.checks import registry
 from jobforge.conformance.reference import ReferenceAdapter
 from jobforge.conformance.runner import Runner
@@ -34,7 +35,8 @@ class LateAlerts(ReferenceAdapter):
 
 def _alert_outcome(adapter: ReferenceAdapter) -> tuple[Outcome, tuple[str, ...]]:
     check = registry()["error_handling.alert"]
-    (only,) = Runner(adapter, checks=[check]).run().outcomes
+    outcomes = Runner(adapter, checks=[check]).run().outcomes
+    (only,) = [o for o in outcomes if o.check_id == check.check_id]
     return only.outcome, only.evidence
 
 
@@ -52,3 +54,29 @@ def test_a_late_alert_counts_and_a_missing_one_fails(adapter: LateAlerts) -> Non
     else:
         assert outcome is Outcome.FAIL, evidence
         assert "went DEAD but no alert names it" in evidence[0]
+
+
+class NeverDead(ReferenceAdapter):
+    """Reports exhausted jobs as still RETRYING and fires no alert (retries without end)."""
+
+    def inspect(self, job_id: str) -> JobInfo:
+        info = super().inspect(job_id)
+        if info.status is JobStatus.DEAD:
+            return dataclasses.replace(info, status=JobStatus.RETRYING)
+        return info
+
+    def alerts(self) -> Sequence[JSONObject]:
+        return []
+
+
+def test_evidence_never_says_a_job_went_dead_when_it_did_not() -> None:
+    adapter = NeverDead()
+    try:
+        outcome, evidence = _alert_outcome(adapter)
+    finally:
+        adapter.teardown()
+    assert outcome is Outcome.FAIL
+    assert evidence and not any("no alert names it" in line for line in evidence), evidence
+    assert len(evidence) == 1, evidence
+    assert "no job went DEAD by the drain deadline" in evidence[0], evidence
+    assert "RETRYING" in evidence[0], evidence

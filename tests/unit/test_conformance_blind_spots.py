@@ -38,7 +38,8 @@ CASES = [
 
 def outcome_of(adapter: ReferenceAdapter, check_id: str, profile: Profile | str) -> CheckOutcome:
     try:
-        (only,) = Runner(adapter, checks=[registry()[check_id]], profile=profile).run().outcomes
+        outcomes = Runner(adapter, checks=[registry()[check_id]], profile=profile).run().outcomes
+        (only,) = [o for o in outcomes if o.check_id == check_id]
     finally:
         adapter.teardown()
     return only

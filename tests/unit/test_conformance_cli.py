@@ -36,8 +36,30 @@ def test_reference_subset_passes_and_writes_json(
     )
     assert code == 0
     data = json.loads(report.read_text())
-    assert [o["outcome"] for o in data["outcomes"]] == ["pass"]
-    assert "run took" in capsys.readouterr().out
+    outcomes = {o["check_id"]: o["outcome"] for o in data["outcomes"]}
+    assert outcomes.pop("observability.health") == "pass"
+    assert set(outcomes.values()) == {"not_run"}
+    card = data["scorecard"]
+    assert (card["partial"], card["band"], card["max_total"]) == (True, None, 5)
+    out = capsys.readouterr().out
+    assert "run took" in out
+    assert "no outcome was recorded" not in out and "inconclusive checks leave" not in out
+    assert "not run" in out and "partial run (1 of 7 dimensions: observability)" in out
+
+
+def test_partial_run_exit_code_follows_the_policy_rules_about_what_ran(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "version: 1\nminimum_total: 35\nrequired_checks: [observability.health]\n"
+        "dimension_minimums: {idempotency: 5}\n"
+    )
+    argv = ["score", "--reference", "--check", "observability.health", "--no-progress"]
+    assert main([*argv, "--policy", str(policy)]) == 0
+    out = capsys.readouterr().out
+    assert "policy met: required check observability.health is pass" in out
+    assert "policy not judged: idempotency: not run (minimum level 5)" in out
 
 
 def test_unimportable_adapter_is_inconclusive_exit_2(
@@ -104,7 +126,7 @@ def test_usage_errors_exit_2_with_the_fix(
 
 def test_policy_below_minimum_exits_1(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
-    policy.write_text("version: 1\nrequired_checks: [observability.health]\nminimum_total: 35\n")
+    policy.write_text("version: 1\ndimension_minimums: {testing: 3}\nminimum_total: 35\n")
     code = main(
         [
             "score",

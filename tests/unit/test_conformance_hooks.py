@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from jobforge.conformance import testing_hooks
+from jobforge.conformance import suite_record, testing_hooks
 
 pytestmark = pytest.mark.unit
 
@@ -31,15 +31,17 @@ def test_hooks_append_events_that_summarise(
     testing_hooks.record_job("send_email")
     testing_hooks.record_failure_path("dead_letter", job_type="send_email")
     testing_hooks.record_broker("memory", real=False)
-    recording = testing_hooks.read_events(events)
-    assert recording.job_types == {"send_email"}
-    assert recording.failure_paths == {"dead_letter"}
-    assert recording.brokers == {("redis+celery", True), ("memory", False)}
+    recording = suite_record.read_events(events)
+    assert recording.seen_job_types == {"send_email"}
+    assert recording.seen_failure_paths == {"dead_letter"}
+    assert recording.seen_brokers == {("redis+celery", True), ("memory", False)}
     assert recording.events == 5
-    assert recording.to_json()["brokers"] == [
+    assert recording.to_json()["seen_brokers"] == [
         {"backend": "memory", "real": False},
         {"backend": "redis+celery", "real": True},
     ]
+    # Outside any test body nothing counts for the suite.
+    assert recording.job_types == frozenset() and recording.brokers == frozenset()
 
 
 def test_unknown_failure_path_is_rejected_with_the_valid_ones() -> None:
@@ -49,9 +51,9 @@ def test_unknown_failure_path_is_rejected_with_the_valid_ones() -> None:
 
 def test_summary_skips_torn_and_foreign_lines() -> None:
     lines = ['{"event": "job", "job_type": "a"}', '{"event": "jo', "[1]", "", '{"event": "x"}']
-    recording = testing_hooks.summarise(lines)
-    assert recording.job_types == {"a"} and recording.events == 2
+    recording = suite_record.summarise(lines)
+    assert recording.seen_job_types == {"a"} and recording.events == 2
 
 
 def test_missing_events_file_is_an_empty_recording(tmp_path: Path) -> None:
-    assert testing_hooks.read_events(tmp_path / "none.jsonl").events == 0
+    assert suite_record.read_events(tmp_path / "none.jsonl").events == 0

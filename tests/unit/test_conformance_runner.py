@@ -18,7 +18,8 @@ from jobforge.conformance.env import Env, ImplementationFault, Unsupported
 from jobforge.conformance.history import LedgerError
 from jobforge.conformance.reference import ReferenceAdapter
 from jobforge.conformance.runner import Runner, inconclusive_results
-from jobforge.rubric.outcomes import Outcome
+from jobforge.rubric.outcomes import CheckOutcome, Outcome
+from jobforge.rubric.results import RunResults
 
 pytestmark = pytest.mark.unit
 
@@ -34,9 +35,14 @@ def _check(check_id: str, body: object, **kw: object) -> Check:
     return Check(check_id, check_id, body, **kw)  # type: ignore[arg-type]
 
 
+def _ran(results: RunResults) -> list[CheckOutcome]:
+    """Return the outcomes of the checks the run selected (the others are ``not_run``)."""
+    return [o for o in results.outcomes if o.outcome is not Outcome.NOT_RUN]
+
+
 def _outcome(adapter: ReferenceAdapter, check: Check) -> tuple[Outcome, tuple[str, ...]]:
     results = Runner(adapter, checks=[check]).run()
-    (only,) = results.outcomes
+    (only,) = _ran(results)
     return only.outcome, only.evidence
 
 
@@ -110,7 +116,7 @@ def test_unwritable_ledger_makes_the_whole_run_inconclusive(
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     results = Runner(adapter, checks=[registry()["observability.health"]], workdir=blocker).run()
-    assert [o.outcome for o in results.outcomes] == [Outcome.INCONCLUSIVE]
+    assert [o.outcome for o in _ran(results)] == [Outcome.INCONCLUSIVE]
     assert results.notes and results.notes[0].startswith("inconclusive:")
     assert "ledger" in results.notes[0]
 
@@ -133,6 +139,18 @@ def test_run_results_carry_description_profile_and_dimension_times(
     assert results.profile == "ci"
     assert set(results.dimension_durations_s) == {"observability"}
     assert results.outcomes[0].outcome is Outcome.PASS
+
+
+def test_checks_a_run_did_not_select_are_not_run_never_inconclusive(
+    adapter: ReferenceAdapter,
+) -> None:
+    results = Runner(adapter, checks=[registry()["observability.health"]]).run()
+    assert {o.check_id: o.outcome for o in results.outcomes}.keys() == registry().keys()
+    others = [o for o in results.outcomes if o.check_id != "observability.health"]
+    assert {o.outcome for o in others} == {Outcome.NOT_RUN}
+    assert all("did not select" in o.evidence[0] for o in others)
+    card = results.scorecard()
+    assert card.partial and (card.total, card.max_total) == (1, 5)
 
 
 def test_inconclusive_results_cover_every_check() -> None:
@@ -175,7 +193,7 @@ def test_probes_that_cannot_write_the_ledger_make_the_run_inconclusive(tmp_path:
 def test_a_background_suite_reports_its_own_duration(adapter: ReferenceAdapter) -> None:
     testing = [c for c in registry().values() if c.dimension == "testing"]
     results = Runner(adapter, checks=testing).run()
-    assert {o.outcome for o in results.outcomes} == {Outcome.PASS}, results.outcomes
+    assert {o.outcome for o in _ran(results)} == {Outcome.PASS}, results.outcomes
     (note,) = [n for n in results.notes if n.startswith("own test suite:")]
     seconds = float(note.split()[3])
     assert seconds > 0

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 from pathlib import Path
 
 import pytest
 from jobforge.conformance import probes, testing_hooks
 from jobforge.conformance.adapter import Adapter, Capability, JobStatus
+from jobforge.conformance.checks.testing import run_suite
 from jobforge.conformance.reference import ReferenceAdapter
 from jobforge.conformance.reference.harness import (
     FAST_TIMING,
@@ -96,20 +95,13 @@ def test_unknown_worker_and_scheduler_ids_are_named(tmp_path: Path) -> None:
             adapter.stop_scheduler("s-9")
 
 
-def test_own_test_suite_exercises_every_job_type_and_failure_path(tmp_path: Path) -> None:
+def test_own_test_suite_runs_and_asserts_about_every_job_type_and_failure_path() -> None:
     description = ReferenceAdapter().describe()
-    events = tmp_path / "events.jsonl"
-    result = subprocess.run(
-        description.test_command,
-        cwd=description.test_cwd,
-        env={**os.environ, testing_hooks.EVENTS_ENV: str(events)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    recorded = testing_hooks.read_events(events)
+    run = run_suite(description.test_command, description.test_cwd, 300)
+    assert run.returncode == 0, run.output_tail
+    recorded = run.recording
+    assert recorded.assertion_hook and recorded.tests
     assert recorded.job_types == frozenset(probes.PROBE_TYPES)
     assert recorded.failure_paths == testing_hooks.FAILURE_PATHS
     assert recorded.brokers == frozenset({("in-process", False)})
+    assert all(t.counted for t in recorded.tests), [t for t in recorded.tests if not t.counted]

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from jobforge.conformance import checkers, history, probes, testing_hooks
+from jobforge.conformance import checkers, history, probes
 from jobforge.conformance.adapter import JobStatus, ScheduleEntry
+from jobforge.conformance.checks.testing import run_suite
 from jobforge.conformance.reference import FLAWS, ReferenceAdapter
 from jobforge.conformance.reference.config import FLAW_SWITCHES, Behaviour, behaviour_for
 from jobforge.conformance.reference.harness import (
@@ -92,6 +91,17 @@ def test_no_backoff_retries_at_once(flawed: Running) -> None:
     gaps = [gap for _, gap in checkers.retry_gaps(ledger.read("s").attempts_of("p"))]
     assert len(gaps) == FAST_TIMING.max_attempts - 1
     assert max(gaps) < FAST_TIMING.backoff_base_s * (1 - FAST_TIMING.jitter_ratio)
+
+
+@flaw("ignores_delays")
+def test_ignores_delays_starts_a_delayed_job_at_once(flawed: Running) -> None:
+    adapter, ledger = flawed
+    adapter.start_workers(1)
+    submitted = time.time()
+    job = adapter.submit(DEFAULT, probes.probe_payload("later", scope="s"), delay_s=2.0)
+    wait_finished(adapter, job)
+    (attempt,) = ledger.read("s").attempts_of("later")
+    assert attempt.started_at - submitted < 1.0
 
 
 @flaw("no_timeout")
@@ -219,20 +229,12 @@ def test_miscounting_metrics_counts_a_retried_attempt_as_completed(flawed: Runni
     assert (metrics["jobs_completed_total"], metrics["jobs_failed_total"]) == (2, 0)
 
 
-def test_no_tests_suite_passes_but_runs_no_job(tmp_path: Path) -> None:
+def test_no_tests_suite_passes_but_runs_no_job() -> None:
     description = ReferenceAdapter(frozenset({"no_tests"})).describe()
-    events = tmp_path / "events.jsonl"
-    result = subprocess.run(
-        description.test_command,
-        cwd=description.test_cwd,
-        env={**os.environ, testing_hooks.EVENTS_ENV: str(events)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    recorded = testing_hooks.read_events(events)
+    run = run_suite(description.test_command, description.test_cwd, 120)
+    assert run.returncode == 0, run.output_tail
+    recorded = run.recording
+    assert recorded.tests and all(not t.job_types for t in recorded.tests)
     assert recorded.job_types == frozenset() and recorded.failure_paths == frozenset()
 
 
@@ -320,3 +322,17 @@ def test_queues_skipped_ticks_fires_a_skipped_tick_when_the_run_ends(flawed: Run
     first, second = ledger.read("cron").attempts_of("slow")[:2]
     assert first.ended_at is not None
     assert second.started_at - first.ended_at < FAST_TIMING.schedule_interval_s / 4
+
+
+def test_ignores_delays_costs_scheduling_only_not_lifecycle_states() -> None:
+    from jobforge.conformance.checks import registry
+    from jobforge.conformance.runner import run
+
+    checks = [
+        registry()[c] for c in ("observability.lifecycle_states", "scheduling.delayed_not_early")
+    ]
+    results = run(ReferenceAdapter(frozenset({"ignores_delays"})), checks=checks)
+    outcomes = {o.check_id: o for o in results.outcomes if o.outcome.value != "not_run"}
+    assert outcomes["scheduling.delayed_not_early"].outcome.value == "fail"
+    lifecycle = outcomes["observability.lifecycle_states"]
+    assert lifecycle.outcome.value == "pass", lifecycle.evidence

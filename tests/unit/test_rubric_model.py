@@ -30,7 +30,7 @@ LEVEL3 = {
     "concurrency": {"concurrency.global_cap"},
     "scheduling": {"scheduling.on_time", "scheduling.delayed_not_early"},
     "scalability": {"scalability.no_double_execution"},
-    "testing": {"testing.suite_green"},
+    "testing": {"testing.asserts_what_ran"},
 }
 
 
@@ -51,7 +51,7 @@ def test_bundled_rubric_has_the_seven_dimensions_in_order_and_35_points() -> Non
 def test_levels_follow_the_contract_five_needs_all_three_needs_listed_one_needs_none() -> None:
     rubric = load_rubric()
     for dim in rubric.dimensions:
-        assert set(dim.level(5).requires) == {c.id for c in dim.checks}
+        assert set(dim.level(5).requires) == {c.id for c in dim.scored_checks}
         assert set(dim.level(3).requires) == LEVEL3[dim.id]
         assert dim.level(1).requires == ()
 
@@ -123,3 +123,20 @@ def test_unreadable_and_non_yaml_files_give_rubric_errors(tmp_path: Path) -> Non
     bad.write_text("dimensions: [unclosed", "utf-8")
     with pytest.raises(RubricError, match="not valid YAML"):
         load_rubric(bad)
+
+
+def test_a_gate_check_listed_in_a_level_is_refused(tmp_path: Path) -> None:
+    data = _bundled_data()
+    dims = data["dimensions"]
+    assert isinstance(dims, list)
+    testing = next(d for d in dims if d["id"] == "testing")
+    testing["levels"][0]["requires"].append("testing.suite_green")
+    with pytest.raises(RubricError, match=r"testing.*requires gate checks.*suite_green"):
+        load_rubric(_write(tmp_path, data))
+
+
+def test_the_own_suite_being_green_is_a_gate_in_no_level() -> None:
+    testing = load_rubric().dimension("testing")
+    assert testing.check("testing.suite_green").gate
+    assert all("testing.suite_green" not in level.requires for level in testing.levels)
+    assert "not the code's correctness" in testing.rule

@@ -172,3 +172,48 @@ def test_shipped_example_policy_loads_and_passes_the_sample() -> None:
     policy = load_policy(SAMPLE.with_name("policy_example.yaml"))
     assert policy.minimum_total == 28
     assert evaluate(policy, _card()).exit_code == EXIT_MET
+
+
+def test_a_failed_gate_fails_a_policy_the_total_meets() -> None:
+    card = _card(**{"testing.suite_green": Outcome.FAIL})
+    assert card.total == 29  # a red suite costs no points
+    verdict = evaluate(Policy(minimum_total=28), card)
+    assert verdict.exit_code == EXIT_BELOW
+    assert "below: gate testing.suite_green failed: changed" in verdict.reasons
+
+
+def test_an_inconclusive_gate_leaves_a_met_policy_undecided() -> None:
+    card = _card(**{"testing.suite_green": Outcome.INCONCLUSIVE})
+    assert evaluate(Policy(minimum_total=28), card).exit_code == EXIT_INCONCLUSIVE
+
+
+def _partial(ran: str) -> Scorecard:
+    results = load_results(SAMPLE)
+    outcomes = tuple(
+        o
+        if o.dimension == ran
+        else CheckOutcome(check_id=o.check_id, outcome=Outcome.NOT_RUN, evidence=("not run",))
+        for o in results.outcomes
+    )
+    return results.model_copy(update={"outcomes": outcomes}).scorecard()
+
+
+def test_partial_run_is_judged_only_on_the_rules_about_what_ran() -> None:
+    card = _partial("testing")  # testing 3/5: real_broker_used failed
+    below = evaluate(Policy(minimum_total=28, dimension_minimums={"testing": 5}), card)
+    assert below.exit_code == EXIT_BELOW
+    met = evaluate(
+        Policy(minimum_total=35, dimension_minimums={"testing": 3, "idempotency": 5}), card
+    )
+    assert met.exit_code == EXIT_MET, met.reasons
+    assert "met: testing 3/5 against minimum level 3" in met.reasons
+    assert "not judged: idempotency: not run (minimum level 5)" in met.reasons
+    assert any(r.startswith("not judged: minimum_total 35") for r in met.reasons)
+
+
+def test_partial_run_with_no_rule_about_what_ran_meets_the_policy_and_says_so() -> None:
+    verdict = evaluate(
+        Policy(required_checks=("idempotency.duplicate_submit",)), _partial("testing")
+    )
+    assert verdict.exit_code == EXIT_MET
+    assert verdict.reasons[-1] == "met: no rule of the policy applies to the checks that ran"

@@ -101,7 +101,7 @@ def test_junit_has_one_case_per_check_with_failures_errors_and_skips(
     assert [type(r) for r in cases["scheduling.single_fire"].result] == [Error]
     assert [type(r) for r in cases["concurrency.rate_limit"].result] == [Skipped]
     assert cases["idempotency.duplicate_submit"].is_passed
-    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (39, 2, 1, 1)
+    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (40, 2, 1, 1)
 
 
 def test_junit_survives_control_characters_in_evidence(sample: RunResults) -> None:
@@ -215,3 +215,46 @@ def test_write_reports_writes_every_requested_file(sample: RunResults, tmp_path:
 def test_unknown_format_lists_the_known_ones(sample: RunResults) -> None:
     with pytest.raises(RubricError, match=r"unknown report format 'pdf'.*md.*junit"):
         render(sample, "pdf")
+
+
+def _partial(results: RunResults, ran: str) -> RunResults:
+    outcomes = tuple(
+        o
+        if o.dimension == ran
+        else CheckOutcome(check_id=o.check_id, outcome=Outcome.NOT_RUN, evidence=("not run",))
+        for o in results.outcomes
+    )
+    return results.model_copy(update={"outcomes": outcomes})
+
+
+def test_every_format_says_which_checks_were_not_run(sample: RunResults) -> None:
+    partial = _partial(sample, "testing")
+    verdict = "partial run (1 of 7 dimensions: testing); no band"
+    md = render(partial, "md")
+    assert f"3/5 — {verdict}" in md and "| Idempotency | not run |" in md
+    assert "inconclusive" not in md.lower()
+    terminal = render(partial, "terminal")
+    assert "not run" in terminal and "partial run" in terminal and "35" not in terminal
+    xml = JUnitXml.fromstring(render(partial, "junit"))
+    assert xml.skipped == 35 and xml.errors == 0  # the 35 checks outside testing
+    data = json.loads(render(partial, "json"))
+    assert data["scorecard"]["partial"] is True and data["scorecard"]["band"] is None
+    assert {o["outcome"] for o in data["outcomes"] if not o["check_id"].startswith("testing.")} == {
+        "not_run"
+    }
+    jsonschema.Draft202012Validator(published_schema()).validate(data)
+    assert "partial run" in render(partial, "badge") and "not run" in render(partial, "chart")
+
+
+def test_a_failed_gate_is_shown_as_a_gate_in_every_text_format(sample: RunResults) -> None:
+    red = _with(sample, "testing.suite_green", Outcome.FAIL, "exited 1: 1 failed")
+    md = render(red, "md")
+    assert "`testing.suite_green` (fail, gate)" in md and "**Failed gate:**" in md
+    assert "29/35" in md  # no points lost
+    terminal = render(red, "terminal")
+    assert "gate: costs no points" in terminal and "Failed gate: testing.suite_green" in terminal
+    data = json.loads(render(red, "json"))
+    testing = next(d for d in data["scorecard"]["dimensions"] if d["dimension"] == "testing")
+    assert testing["gates_failed"] == ["testing.suite_green"] and testing["failing"] == [
+        "testing.real_broker_used"
+    ]

@@ -45,7 +45,7 @@ def test_all_fail_scores_7_and_fails_silently() -> None:
 def test_unsupported_scores_like_fail() -> None:
     unsupported = score(RUBRIC, _outcomes(_all(Outcome.UNSUPPORTED)))
     assert unsupported.total == 7
-    assert all(len(d.failing) == len(d.outcomes) for d in unsupported.dimensions)
+    assert all(len(d.failing) == len(d.outcomes) - len(d.gate_ids) for d in unsupported.dimensions)
 
 
 def test_level_three_checks_passing_and_others_failing_gives_three() -> None:
@@ -71,7 +71,7 @@ def test_inconclusive_level_five_check_shows_question_mark_and_counts_proven_lev
 
 def test_inconclusive_level_three_check_counts_as_one_until_proven() -> None:
     outcomes = _all(Outcome.PASS)
-    outcomes["testing.suite_green"] = Outcome.INCONCLUSIVE
+    outcomes["testing.asserts_what_ran"] = Outcome.INCONCLUSIVE
     dim = score(RUBRIC, _outcomes(outcomes)).dimension("testing")
     assert (dim.level, dim.lower_bound, dim.upper_bound) == (None, 1, 5)
 
@@ -163,3 +163,30 @@ def test_inconclusive_checks_score_exactly_as_if_they_had_failed(
     assert card.total == score(RUBRIC, _outcomes(as_failed)).total
     if not card.complete:
         assert card.total < card.max_possible_total
+
+
+def test_partial_run_totals_only_the_dimensions_that_ran() -> None:
+    outcomes = _all(Outcome.NOT_RUN)
+    outcomes.update({i: Outcome.PASS for i in IDS if i.startswith("testing.")})
+    card = score(RUBRIC, _outcomes(outcomes))
+    assert (card.total, card.max_total, card.partial, card.complete) == (5, 5, True, True)
+    assert card.total_display == "5/5"
+    assert card.verdict == "partial run (1 of 7 dimensions: testing); no band"
+    assert not card.has_band
+    idempotency = card.dimension("idempotency")
+    assert not idempotency.ran and idempotency.inconclusive == ()
+    assert len(idempotency.not_run) == len(idempotency.outcomes)
+
+
+def test_a_full_run_is_not_partial() -> None:
+    card = score(RUBRIC, _outcomes(_all(Outcome.PASS)))
+    assert not card.partial and card.verdict == "Production-grade" and card.has_band
+
+
+def test_a_failed_gate_costs_no_points_and_is_reported() -> None:
+    outcomes = _all(Outcome.PASS)
+    outcomes["testing.suite_green"] = Outcome.FAIL
+    card = score(RUBRIC, _outcomes(outcomes))
+    assert card.total == 35 and card.dimension("testing").level == 5
+    assert [o.check_id for o in card.gates_failed] == ["testing.suite_green"]
+    assert card.dimension("testing").failing == ()

@@ -9,9 +9,25 @@ import pytest
 from jobforge.conformance import history, probes
 from jobforge.conformance.adapter import JobStatus
 from jobforge.conformance.reference import ReferenceAdapter
-from jobforge.conformance.reference.harness import FAST_TIMING, running_reference, wait_finished
+from jobforge.conformance.reference.harness import (
+    FAST_TIMING,
+    running_reference,
+    wait_finished,
+    wait_until,
+)
 
 Running = tuple[ReferenceAdapter, history.Ledger]
+
+
+def wait_dead_lettered(adapter: ReferenceAdapter, job: str) -> None:
+    """Wait for ``job`` in the dead-letter queue and its alert: both follow its DEAD status."""
+    wait_until(
+        lambda: (
+            job in {letter.job_id for letter in adapter.dead_letters()}
+            and job in {a.get("job_id") for a in adapter.alerts()}
+        ),
+        what=f"job {job} dead-lettered and alerted",
+    )
 
 
 @pytest.fixture
@@ -37,6 +53,7 @@ def test_permanent_failure_is_discarded_into_the_dead_letters(ref: Running) -> N
     payload = probes.probe_payload("bad", fail={"*": "permanent"})
     job = adapter.submit(probes.PROBE_DEFAULT, payload)
     wait_finished(adapter, job)
+    wait_dead_lettered(adapter, job)
     info = adapter.inspect(job)
     assert (info.status, info.attempts) == (JobStatus.DEAD, 1)
     (letter,) = adapter.dead_letters()
@@ -49,6 +66,7 @@ def test_exhausted_retries_dead_letter_and_alert(ref: Running) -> None:
         probes.PROBE_DEFAULT, probes.probe_payload("down", fail={"*": "transient"})
     )
     wait_finished(adapter, job)
+    wait_dead_lettered(adapter, job)
     assert adapter.inspect(job).attempts == FAST_TIMING.max_attempts
     assert [letter.job_id for letter in adapter.dead_letters()] == [job]
     assert [(a["kind"], a["job_id"]) for a in adapter.alerts()] == [("dead_letter", job)]
@@ -72,6 +90,7 @@ def test_replay_of_a_dead_job_runs_it_again(ref: Running) -> None:
     payload = probes.probe_payload("fixme", scope="replay", fail={"*": "permanent"}, healable=True)
     job = adapter.submit(probes.PROBE_DEFAULT, payload)
     wait_finished(adapter, job)
+    wait_dead_lettered(adapter, job)
     ledger.record_event(scope="replay", kind=probes.HEAL_EVENT, subject="fixme")
     again = adapter.replay(job)
     wait_finished(adapter, again)

@@ -19,7 +19,8 @@ def _append(event: dict[str, object]) -> None:
     path = os.environ.get(EVENTS_ENV)
     if not path:
         return
-    line = (json.dumps({**event, "pid": os.getpid(), "at": time.time()}) + "\n").encode()
+    stamp = {"pid": os.getpid(), "ppid": os.getppid(), "at": time.time()}
+    line = (json.dumps({**event, **stamp}) + "\n").encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line)
