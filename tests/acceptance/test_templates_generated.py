@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import IN_CI, require_service
+from services_support import IN_CI, require_service
 
 pytestmark = pytest.mark.acceptance
 
