@@ -160,8 +160,8 @@ class Question(BaseModel):
 
     @property
     def path(self) -> str:
-        """The dotted path used in error messages, ``group.key``."""
-        return f"{self.group}.{self.key}"
+        """The dotted path used in error messages: ``group.key``, or ``key`` when they match."""
+        return self.key if self.group == self.key else f"{self.group}.{self.key}"
 
     @property
     def choices(self) -> tuple[str, ...]:

@@ -25,11 +25,6 @@ class Problem:
     subpath: str  # where inside the answer, e.g. "[1].cron"; "" for the whole answer
     message: str  # what is wrong and how to fix it
 
-    @property
-    def local(self) -> str:
-        """The problem as copier's validator shows it: ``key[subpath]: message``."""
-        return f"{self.key}{self.subpath}: {self.message}"
-
 
 def describe(value: object) -> str:
     """Say what kind of YAML value this is, for messages."""

@@ -107,13 +107,15 @@ def print_reference(args: argparse.Namespace) -> int:
 
 def recommend_answers(args: argparse.Namespace) -> int:
     """``jobforge recommend``: print (or write) a suggested, valid answers file."""
+    from jobforge.files import write_file
+
     from .model import default_bank
     from .recommend import recommend, render_recommendation
 
     bank = default_bank()
     text = render_recommendation(bank, recommend(bank, args.job_types, args.queue_technology))
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        write_file(args.output, text, "the answers file")
         print(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
@@ -124,6 +126,7 @@ def new_project(args: argparse.Namespace) -> int:
     """``jobforge new DEST``: run the bundled template (interactive unless answers are given)."""
     from jobforge import __version__
     from jobforge.errors import AnswersError, UsageError
+    from jobforge.files import make_output_directory
 
     from . import aftercare, generate
     from .copier_gen import ANSWERS_FILE
@@ -149,6 +152,7 @@ def new_project(args: argparse.Namespace) -> int:
         notice = aftercare.spec_only_notice(aftercare.technology(bank, given.queue_technology))
         if notice:
             print(notice, flush=True)
+    make_output_directory(args.destination, "a project")
     cache = TemplateCache(default_cache_path(), __version__) if git_available() else None
     answers = generate.new_project(
         args.destination,

@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from ..errors import TemplateError
+from ..errors import TemplateError, UsageError
+from ..files import write_file
 from .bank import Bank, Option, Question, load_bank
 from .jinja_checks import choice_validator, lit, validator
 from .rules import default_scheduler
@@ -37,8 +38,9 @@ COPIER_TYPES = {
     "text": "str",
     "identifier": "str",
     "broker_url": "str",
-    "int": "int",
-    "float": "float",
+    # Numbers are parsed as YAML so that any typo reaches the validator's own message.
+    "int": "yaml",
+    "float": "yaml",
     "bool": "bool",
     "choice": "str",
     "multiselect": "str",
@@ -215,7 +217,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     path: Path = args.path or repository_copier_yml()
     text = render_copier_yml(load_bank())
     if args.write:
-        path.write_text(text, encoding="utf-8")
+        try:
+            write_file(path, text, "copier.yml")
+        except UsageError as exc:
+            print(f"copier_gen: error: {exc}", file=sys.stderr)
+            return 2
         print(f"wrote {path}")
         return 0
     current = path.read_text(encoding="utf-8") if path.exists() else ""

@@ -97,5 +97,5 @@ def evaluate(bank: Bank, data: object) -> Evaluation:
         if found:
             failed.add(question.key)
             values.pop(question.key, None)
-            problems.extend(f"{question.group}.{p.local}" for p in found)
+            problems.extend(f"{question.path}{p.subpath}: {p.message}" for p in found)
     return Evaluation(values, tuple(problems))

@@ -74,19 +74,33 @@ def _range(q: Question) -> str:
     else:
         test = f"not (v >= {low} and v <= {high})"
         text = f" is out of range {low}..{high}; set a value between {low} and {high}{hint(q)}"
-    key = lit(q.key + ": ")
-    return f"{{%- if {test} -%}}{add(f'{key} ~ v ~ {lit(text)}')}{{%- endif -%}}"
+    key = lit(q.path + ": ")
+    # Copier parses number answers as YAML (so a typo reaches this message, not copier's bare
+    # "Invalid input"); a value of another type gets the words of checks._int / checks._float.
+    if q.kind == "int":
+        wrong_type = "v is not integer"
+        fix = f", not a whole number; write a whole number between {low} and {high}"
+        shown = "v"
+    else:
+        wrong_type = "v is boolean or v is not number"
+        fix = f", not a number; write a number between {low} and {high}"
+        shown = "(v | float)"  # as checks._float shows it: 0 -> 0.0
+    return (
+        f"{{%- if {wrong_type} -%}}"
+        + add(f"{key} ~ {show('v')} ~ ' is ' ~ {describe('v')} ~ {lit(fix)}")
+        + f"{{%- elif {test} -%}}{add(f'{key} ~ {shown} ~ {lit(text)}')}{{%- endif -%}}"
+    )
 
 
 def _text(q: Question) -> str:
-    message = f"{q.key}: the name is empty; write one such as '{q.example}'"
+    message = f"{q.path}: the name is empty; write one such as '{q.example}'"
     return f"{{%- if v.strip() == '' -%}}{add(lit(message))}{{%- endif -%}}"
 
 
 def _identifier(q: Question) -> str:
     bad = f" is not a valid Python package name; {NAME_FIX} (e.g. '{q.example}')"
     kw = f" is a Python keyword; choose another name such as '{q.example}'"
-    key, value = lit(q.key + ": "), show("v")
+    key, value = lit(q.path + ": "), show("v")
     return (
         f"{{%- if not v.isidentifier() -%}}{add(f'{key} ~ {value} ~ {lit(bad)}')}"
         f"{{%- elif v in {lit(keyword.kwlist)} -%}}"
@@ -97,20 +111,20 @@ def _identifier(q: Question) -> str:
 def _multiselect(q: Question) -> str:
     if q.min_items < 1:
         return ""
-    message = f"{q.key}: nothing is chosen; choose at least one of: {', '.join(q.choices)}"
+    message = f"{q.path}: nothing is chosen; choose at least one of: {', '.join(q.choices)}"
     return f"{{%- if v | length < {q.min_items} -%}}{add(lit(message))}{{%- endif -%}}"
 
 
 def _list_guard(q: Question, example: str) -> str:
     text = f", not a list; write a YAML list such as {example}"
-    key, value, kind = lit(q.key + ": "), show("v"), describe("v")
+    key, value, kind = lit(q.path + ": "), show("v"), describe("v")
     return f"{{%- if {not_a_list('v')} -%}}" + add(
         f"{key} ~ {value} ~ ' is ' ~ {kind} ~ {lit(text)}"
     )
 
 
 def _at(q: Question) -> str:
-    return f"{lit(q.key + '[')} ~ loop.index0 ~ {lit(']: ')}"
+    return f"{lit(q.path + '[')} ~ loop.index0 ~ {lit(']: ')}"
 
 
 def _identifier_list(q: Question) -> str:
@@ -118,7 +132,7 @@ def _identifier_list(q: Question) -> str:
     return (
         _list_guard(q, "[default]")
         + "{%- elif v | length == 0 -%}"
-        + add(lit(f"{q.key}: the list is empty; list at least one queue, e.g. [default]"))
+        + add(lit(f"{q.path}: the list is empty; list at least one queue, e.g. [default]"))
         + "{%- else -%}{%- set ns.seen = [] -%}{%- for item in v -%}"
         + "{%- if not (item is string and item.isidentifier()) -%}"
         + add(f"{at} ~ {show('item')} ~ {lit(' is not a valid queue name; ' + NAME_FIX)}")
@@ -239,7 +253,7 @@ def _cron(expr: str) -> str:
 
 
 def _schedule_list(q: Question) -> str:
-    at = f"{lit(q.key + '[')} ~ idx ~ ']'"  # idx: the outer loop's index (inner loops rebind loop)
+    at = f"{lit(q.path + '[')} ~ idx ~ ']'"  # idx: the outer loop's index (inner loops rebind loop)
     unknown = "; a schedule has name and either cron or every_seconds"
     name, cron, every = "item['name']", "item['cron']", "item['every_seconds']"
     cron_fix = lit("; " + CRON_FIX)
@@ -289,7 +303,7 @@ def _schedule_list(q: Question) -> str:
 def _broker_url(q: Question) -> str:
     fix = "; remove it and set the real URL in JOBS_BROKER_URL at run time"
     not_url = f"' is not a URL; write one such as {q.example}"
-    start = lit(q.key + ": '")
+    start = lit(q.path + ": '")
     return (
         "{%- if v == '' or v.split() | join('') != v or '://' not in v -%}"
         + add(f"{start} ~ v ~ {lit(not_url)}")
@@ -301,7 +315,7 @@ def _broker_url(q: Question) -> str:
         + " ~ netloc.rsplit('@', 1)[1] ~ rest[netloc | length:] -%}"
         + add(f"{start} ~ masked ~ {lit(PASSWORD + fix)}")
         + "{%- elif 'password=' in v.lower() -%}"
-        + add(lit(f"{q.key}: the URL contains a password parameter{fix}"))
+        + add(lit(f"{q.path}: the URL contains a password parameter{fix}"))
         + "{%- endif -%}{%- endif -%}"
     )
 
@@ -355,7 +369,7 @@ def _suitable(bank: Bank) -> dict[str, str]:
 
 
 def _rule(bank: Bank, q: Question, name: RuleName) -> str:
-    k = lit(q.key + ": ")
+    k = lit(q.path + ": ")
     if name == "broker_scheme_fits_technology":
         schemes = {t.value: list(t.url_schemes) for t in bank.technologies}
         label = {t.value: t.label for t in bank.technologies}

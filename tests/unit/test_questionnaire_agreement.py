@@ -86,12 +86,16 @@ def copier_outcome(data: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def python_outcome(data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Return the model's problems as (key, ``key[subpath]: message``), in asking order."""
+    """Return the model's problems as (key, the whole line), in asking order.
+
+    A line starts with the question's path (``group.key`` or ``key``); copier's validator emits
+    the same whole line.
+    """
     problems = []
     for line in answer_errors(dict(data), BANK):
-        match = re.match(r"^(\w+)\.((\w+).*)$", line, re.DOTALL)
+        match = re.match(r"^(?:\w+\.)?(\w+)[\[:]", line)
         assert match, line
-        problems.append((match.group(3), match.group(2)))
+        problems.append((match.group(1), line))
     return problems
 
 
@@ -114,6 +118,10 @@ URLS = [
     "amqp://localhost:5672//", "amqps://h", "postgresql://h/db", "sqs://h", "kafka://h",
     "http://x", "nourl", "", "with space://x", "sqs://key:secret@", "kafka://a@b:c@d/e",
 ]  # fmt: skip
+
+
+#: What a person may type at a number prompt (copier parses it as YAML): not a number at all.
+WRONG_NUMBERS = ["abc", "4 workers", True, None, [1], {"a": 1}]
 
 
 def _not_a_list() -> st.SearchStrategy[Any]:
@@ -162,12 +170,16 @@ def value_strategy(q: BankQuestion) -> st.SearchStrategy[Any]:
             st.integers(low, min(high, low + 100)),
             st.sampled_from([low - 1, low, high, high + 1]),
             st.integers(low - 5, high + 5),
+            st.sampled_from(WRONG_NUMBERS),
         )
     if q.kind == "float":
         assert q.min is not None and q.max is not None
         return st.one_of(
             st.floats(q.min - 1, q.max + 1, allow_nan=False),
             st.sampled_from([float(q.min), float(q.max), q.max + 0.5, q.min - 0.01]),
+            st.integers(int(q.min) - 1, int(q.max) + 1),
+            st.sampled_from([int(q.min), int(q.max) + 1]),  # whole numbers at the limits
+            st.sampled_from(WRONG_NUMBERS),
         )
     if q.kind == "bool":
         return st.booleans()
