@@ -71,6 +71,7 @@ class Option(BaseModel):
     url_schemes: tuple[str, ...] = ()  # queue technologies only: accepted broker URL prefixes
     default_broker_url: str | None = None  # queue technologies only
     native_scheduler: str | None = None  # queue technologies only: its own scheduler tool
+    when: str = ""  # job types only: the situation that calls for it
 
     @property
     def display(self) -> str:
@@ -129,6 +130,7 @@ class JobType(BaseModel):
         return Option(
             value=self.value,
             label=self.label,
+            when=self.when,
             pros=self.pros,
             cons=self.cons,
             best_for=f"{self.best_for} Pattern: {self.pattern}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -38,9 +39,10 @@ COPIER_TYPES = {
     "text": "str",
     "identifier": "str",
     "broker_url": "str",
-    # Numbers are parsed as YAML so that any typo reaches the validator's own message.
-    "int": "yaml",
-    "float": "yaml",
+    # Copier casts these itself; a value that does not cast gets its bare "Invalid input" at
+    # the prompt (a YAML type would reach the validator but shows a default of 2 as "2\n...").
+    "int": "int",
+    "float": "float",
     "bool": "bool",
     "choice": "str",
     "multiselect": "str",
@@ -51,18 +53,41 @@ COPIER_TYPES = {
 }
 
 
-def _option_line(option: Option) -> str:
-    return f"  - {option.display}: {option.pros} Cons: {option.cons} Best for: {option.best_for}"
+#: Copier prints a question's help as written, after a two-column marker on its first line; at
+#: this width every line fits an 80-column terminal with room to spare.
+HELP_WIDTH = 76
+
+
+def wrap(text: str, indent: str = "", hanging: str = "") -> list[str]:
+    """Wrap ``text`` to :data:`HELP_WIDTH` at spaces only (never inside a word or a URL)."""
+    return textwrap.wrap(
+        text,
+        HELP_WIDTH,
+        initial_indent=indent,
+        subsequent_indent=hanging or indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def _option_lines(option: Option) -> list[str]:
+    when = f"When: {option.when} " if option.when else ""
+    text = f"{option.display}: {when}{option.pros} Cons: {option.cons} Best for: {option.best_for}"
+    return wrap(text, "  - ", "    ")
 
 
 def help_text(question: Question) -> str:
-    """Return the text copier shows above a question: prompt, help, each option's trade-offs."""
-    lines = [question.prompt]
+    """Return the text copier shows above a question: prompt, help, each option's trade-offs.
+
+    Every line is wrapped to :data:`HELP_WIDTH` columns.
+    """
+    lines = wrap(question.prompt)
     if question.help:
-        lines.append(question.help)
-    lines.extend(_option_line(option) for option in question.options)
+        lines.extend(wrap(question.help))
+    for option in question.options:
+        lines.extend(_option_lines(option))
     fills = ", ".join(f"{fill.doc.rsplit('/', 1)[-1]} ({fill.section})" for fill in question.fills)
-    lines.append(f"Fills: {fills}")
+    lines.extend(wrap(f"Fills: {fills}", "", "  "))
     return "\n".join(lines)
 
 
@@ -106,7 +131,7 @@ def _choice(bank: Bank, question: Question, value: str) -> Any:
     A select prompt does not run the question's validator, so rules of a single-choice question
     also go on each choice: copier shows a disabled choice with the reason and skips it.
     """
-    check = choice_validator(bank, question, value)
+    check = choice_validator(bank, question, value, HELP_WIDTH)
     return {"value": value, "validator": _layout(check)} if check else value
 
 

@@ -75,21 +75,7 @@ def _range(q: Question) -> str:
         test = f"not (v >= {low} and v <= {high})"
         text = f" is out of range {low}..{high}; set a value between {low} and {high}{hint(q)}"
     key = lit(q.path + ": ")
-    # Copier parses number answers as YAML (so a typo reaches this message, not copier's bare
-    # "Invalid input"); a value of another type gets the words of checks._int / checks._float.
-    if q.kind == "int":
-        wrong_type = "v is not integer"
-        fix = f", not a whole number; write a whole number between {low} and {high}"
-        shown = "v"
-    else:
-        wrong_type = "v is boolean or v is not number"
-        fix = f", not a number; write a number between {low} and {high}"
-        shown = "(v | float)"  # as checks._float shows it: 0 -> 0.0
-    return (
-        f"{{%- if {wrong_type} -%}}"
-        + add(f"{key} ~ {show('v')} ~ ' is ' ~ {describe('v')} ~ {lit(fix)}")
-        + f"{{%- elif {test} -%}}{add(f'{key} ~ {shown} ~ {lit(text)}')}{{%- endif -%}}"
-    )
+    return f"{{%- if {test} -%}}{add(f'{key} ~ v ~ {lit(text)}')}{{%- endif -%}}"
 
 
 def _text(q: Question) -> str:
@@ -493,12 +479,30 @@ NAMESPACE = (
 )
 
 
-def choice_validator(bank: Bank, question: Question, value: str) -> str:
-    """Return the validator disabling one choice of a single-choice question, or ''."""
+#: Where a select list shows a disabled choice's reason: ``   - {label} ({reason})``.
+DISABLED_PREFIX, DISABLED_INDENT = 5, 7
+
+
+def choice_validator(bank: Bank, question: Question, value: str, width: int) -> str:
+    """Return the validator disabling one choice of a single-choice question, or ''.
+
+    A select list prints the reason after the choice's label and cuts it at the terminal edge,
+    so the reason is wrapped to ``width`` columns, its first line starting after the label.
+    """
     if question.kind != "choice" or not question.rules:
         return ""
     rules = "".join(_rule(bank, question, name) for name in question.rules)
-    return f"{NAMESPACE}{{%- set v = {lit(value)} -%}}{rules}{{{{- ns.errs | join('\\n') -}}}}"
+    label = question.option(value).display
+    pad = "~" * (DISABLED_PREFIX + len(label) + len(" ("))
+    # wordwrap does not count the indent it inserts, so every line gets the indent's room.
+    wrapped = (
+        f"({lit(pad)} ~ (ns.errs | join(' '))) | wordwrap({width - 1 - DISABLED_INDENT}, false, "
+        f"{lit(chr(10) + ' ' * DISABLED_INDENT)}, false)"
+    )
+    return (
+        f"{NAMESPACE}{{%- set v = {lit(value)} -%}}{rules}"
+        f"{{%- if ns.errs -%}}{{{{- ({wrapped})[{len(pad)}:] -}}}}{{%- endif -%}}"
+    )
 
 
 def validator(bank: Bank, question: Question) -> str:

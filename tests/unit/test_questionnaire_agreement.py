@@ -120,10 +120,6 @@ URLS = [
 ]  # fmt: skip
 
 
-#: What a person may type at a number prompt (copier parses it as YAML): not a number at all.
-WRONG_NUMBERS = ["abc", "4 workers", True, None, [1], {"a": 1}]
-
-
 def _not_a_list() -> st.SearchStrategy[Any]:
     return st.one_of(
         st.integers(-2, 3), st.none(), st.booleans(), st.dictionaries(st.sampled_from("ab"),
@@ -170,7 +166,6 @@ def value_strategy(q: BankQuestion) -> st.SearchStrategy[Any]:
             st.integers(low, min(high, low + 100)),
             st.sampled_from([low - 1, low, high, high + 1]),
             st.integers(low - 5, high + 5),
-            st.sampled_from(WRONG_NUMBERS),
         )
     if q.kind == "float":
         assert q.min is not None and q.max is not None
@@ -179,7 +174,6 @@ def value_strategy(q: BankQuestion) -> st.SearchStrategy[Any]:
             st.sampled_from([float(q.min), float(q.max), q.max + 0.5, q.min - 0.01]),
             st.integers(int(q.min) - 1, int(q.max) + 1),
             st.sampled_from([int(q.min), int(q.max) + 1]),  # whole numbers at the limits
-            st.sampled_from(WRONG_NUMBERS),
         )
     if q.kind == "bool":
         return st.booleans()
@@ -244,7 +238,8 @@ def assert_agree(data: Mapping[str, Any], outcome: tuple[str, str] | None) -> No
     if message.startswith(validation):
         assert message == validation + expected
     elif message.startswith(disabled_choice) and " is not in [" not in message:
-        assert message == disabled_choice + expected  # a choice disabled by a rule
+        # A choice disabled by a rule: the same words, wrapped for the select list.
+        assert " ".join(message.split()) == disabled_choice + " ".join(expected.split())
     # otherwise copier's own type or choice check spoke, in its own words
 
 

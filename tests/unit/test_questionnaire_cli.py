@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 import yaml
 from jobforge.questionnaire import load_bank, validate_answers
+from jobforge.questionnaire.copier_gen import HELP_WIDTH, render_copier_yml
 from jobforge.questionnaire.copier_gen import main as copier_gen_main
-from jobforge.questionnaire.copier_gen import render_copier_yml
 from jobforge.questionnaire.recommend import recommend
 from jobforge.questionnaire.schema import answers_schema, schema_json
 
@@ -69,6 +69,13 @@ def test_committed_copier_yml_matches_the_question_bank() -> None:
     assert (ROOT / "copier.yml").read_text() == render_copier_yml(BANK), (
         "copier.yml drifted; run python -m jobforge.questionnaire.copier_gen --write"
     )
+
+
+def test_every_help_line_in_copier_yml_fits_76_columns() -> None:
+    config = yaml.safe_load((ROOT / "copier.yml").read_text())
+    for key in (q.key for q in BANK.questions):
+        long = [line for line in config[key]["help"].splitlines() if len(line) > HELP_WIDTH]
+        assert long == [], f"{key}: help lines wider than {HELP_WIDTH}: {long}"
 
 
 def test_copier_gen_check_exits_1_on_drift_and_write_repairs_it(tmp_path: Path) -> None:
