@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Kind = Literal[
     "text",
+    "reason",
     "identifier",
     "int",
     "float",

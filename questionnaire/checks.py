@@ -102,6 +102,19 @@ def _text(q: Question, value: object) -> Checked:
     return value, []
 
 
+def _reason(q: Question, value: object) -> Checked:
+    if not isinstance(value, str):
+        return value, [
+            Problem(
+                q.key,
+                "",
+                f"{show(value)} is {describe(value)}, not text; write the team's reason in "
+                "words, or leave it empty",
+            )
+        ]
+    return value, []
+
+
 def _identifier(q: Question, value: object) -> Checked:
     if not isinstance(value, str):
         return value, [Problem(q.key, "", f"{show(value)} is {describe(value)}, not a name")]
@@ -368,6 +381,7 @@ def _timezone(q: Question, value: object) -> Checked:
 
 FIELD_CHECKS: Mapping[str, Callable[[Question, object], Checked]] = {
     "text": _text,
+    "reason": _reason,
     "identifier": _identifier,
     "int": _int,
     "float": _float,

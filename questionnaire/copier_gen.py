@@ -37,6 +37,7 @@ HEADER = (
 )
 COPIER_TYPES = {
     "text": "str",
+    "reason": "str",
     "identifier": "str",
     "broker_url": "str",
     # Copier casts these itself; a value that does not cast gets its bare "Invalid input" at

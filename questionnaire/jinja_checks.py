@@ -328,6 +328,7 @@ def _timezone(q: Question) -> str:
 
 FIELD_JINJA: Mapping[str, Callable[[Question], str]] = {
     "text": _text,
+    "reason": lambda q: "",  # any text, empty included; copier's str type casts the rest
     "identifier": _identifier,
     "int": _range,
     "float": _range,

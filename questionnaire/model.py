@@ -58,6 +58,9 @@ MonitoringTool = Literal[
 ]
 AlertChannel = Literal["slack", "pagerduty", "email", "webhook"]
 
+#: What each Phase 9 question's optional reason field holds.
+REASON = "the team's own reason, free text; may be empty"
+
 #: Error code of the single pydantic error that carries every problem of an answers mapping.
 ANSWERS_ERROR_TYPE = "jobforge_answers"
 
@@ -102,6 +105,9 @@ class Answers(BaseModel):
         description="development URL; scheme fits the technology; no password "
         "(defaults to the technology's local URL)"
     )
+    queue_technology_reason: str = Field(
+        "", description="the team's own reason, free text; may be empty"
+    )
     # worker architecture
     worker_count: int = Field(2, ge=1, le=64)
     worker_concurrency: int = Field(4, ge=1, le=256)
@@ -114,6 +120,9 @@ class Answers(BaseModel):
     worker_memory_limit_mb: int = Field(512, ge=64, le=1048576)
     worker_cpu_limit: float = Field(1.0, ge=0.1, le=64)
     job_timeout_seconds: int = Field(300, ge=1, le=86400)
+    worker_architecture_reason: str = Field(
+        "", description="the team's own reason, free text; may be empty"
+    )
     # scheduling
     schedules: tuple[Schedule, ...] = ()
     timezone: str = Field("UTC", description="IANA time zone name that zoneinfo knows")
@@ -125,6 +134,7 @@ class Answers(BaseModel):
     )
     overlap_policy: Literal["skip", "queue", "allow"] = "skip"
     missed_run_policy: Literal["skip", "run_once", "run_all"] = "run_once"
+    scheduling_reason: str = Field("", description=REASON)
     # retry logic
     max_retries: int = Field(3, ge=0, le=25)
     backoff_strategy: Literal["exponential", "fixed"] = "exponential"
@@ -150,6 +160,9 @@ class Answers(BaseModel):
     manual_retry: bool = Field(
         True, description="needs dead_letter_queue; defaults to (and is asked only with) it"
     )
+    retry_logic_reason: str = Field(
+        "", description="the team's own reason, free text; may be empty"
+    )
     # monitoring
     metrics: tuple[Metric, ...] = (
         "queue_depth",
@@ -166,6 +179,7 @@ class Answers(BaseModel):
     )
     monitoring_tools: tuple[MonitoringTool, ...] = ("prometheus", "json_logs")
     alert_channels: tuple[AlertChannel, ...] = ("email",)
+    monitoring_reason: str = Field("", description=REASON)
 
     @model_validator(mode="before")
     @classmethod

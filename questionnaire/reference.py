@@ -13,6 +13,7 @@ from .checks import number
 
 KIND_TEXT = {
     "text": "text",
+    "reason": "free text, may be empty",
     "identifier": "Python identifier",
     "int": "whole number",
     "float": "number",

@@ -154,6 +154,8 @@ def value_strategy(q: BankQuestion) -> st.SearchStrategy[Any]:
     """Values of the right copier type for a question: valid, boundary and wrong ones."""
     if q.kind == "text":
         return st.one_of(st.sampled_from(["My App", "", "   ", "Shop"]), st.text(max_size=8))
+    if q.kind == "reason":
+        return st.one_of(st.sampled_from(["", "already using Redis for caching"]), st.text())
     if q.kind == "identifier":
         return st.one_of(
             st.sampled_from(["jobs", "my_jobs", "class", "None", "1abc", "a-b", "", "_x"]),

@@ -296,3 +296,13 @@ def test_fuzzed_answers_files_exit_0_or_1_listing_every_error(text: str) -> None
     if code == 1:
         count = int(lines[0].split(": ")[-1].split()[0])
         assert count == len(lines) - 1 >= 1
+
+
+def test_a_teams_reason_is_free_text_that_may_be_empty() -> None:
+    assert validate_answers({"scheduling_reason": ""}).scheduling_reason == ""
+    reason = "already using Redis for caching"
+    assert validate_answers({"queue_technology_reason": reason}).queue_technology_reason == reason
+    assert errors(monitoring_reason=5) == [
+        "monitoring.monitoring_reason: 5 is a number, not text; write the team's reason in "
+        "words, or leave it empty"
+    ]
