@@ -7,7 +7,7 @@ frozen value objects and resolves what the YAML leaves implicit (a question's gr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from importlib import resources
 from typing import Any, Literal
@@ -100,6 +100,9 @@ class DefaultFrom(BaseModel):
     minus: bool = False  # the question's `default` list without the earlier answer's items
     at_most: bool = False  # the question's `default`, at most the earlier answer
     scheduler: bool = False  # the technology's scheduler when schedules need one, else none
+    # Start from what the chosen job types suggest (decision_tree.yaml), not `default`; set by
+    # the bank itself for every key a job type suggests.
+    suggested: bool = False
 
 
 class AskWhen(BaseModel):
@@ -190,6 +193,15 @@ class Group(BaseModel):
     questions: tuple[Question, ...]
 
 
+def merge_suggestions(current: Any, new: Any) -> Any:
+    """Merge two job types' suggestions: lists unite in order, numbers take the larger."""
+    if isinstance(current, list) and isinstance(new, list):
+        return current + [item for item in new if item not in current]
+    if isinstance(current, int | float) and isinstance(new, int | float):
+        return max(current, new)
+    return current
+
+
 class DecisionTree(BaseModel):
     """The job-type decision tree."""
 
@@ -197,6 +209,20 @@ class DecisionTree(BaseModel):
 
     question: str
     job_types: tuple[JobType, ...]
+
+    def suggestion(self, key: str, chosen: Sequence[str]) -> Any:
+        """Return what the chosen job types suggest for ``key`` (merged in tree order), or None."""
+        merged: Any = None
+        for job_type in self.job_types:
+            if job_type.value in chosen and key in job_type.suggests:
+                value = job_type.suggests[key]
+                merged = value if merged is None else merge_suggestions(merged, value)
+        return merged
+
+    @property
+    def suggested_keys(self) -> tuple[str, ...]:
+        """Every answer key some job type suggests a value for."""
+        return tuple(dict.fromkeys(k for jt in self.job_types for k in jt.suggests))
 
 
 class Bank(BaseModel):
@@ -260,6 +286,9 @@ def _resolve(raw_questions: Mapping[str, Any], tree: Mapping[str, Any]) -> dict[
             source = item.pop("choices_from", None)
             if source is not None:
                 item["options"] = shared[source]
+            if any(item["key"] in jt.get("suggests", {}) for jt in tree["job_types"]):
+                item["default_from"] = {"key": "job_types", **item.get("default_from", {})}
+                item["default_from"]["suggested"] = True
             questions.append(item)
         groups.append({**group, "questions": questions})
     return {"version": raw_questions["version"], "groups": groups, "decision_tree": tree}

@@ -92,10 +92,43 @@ def help_text(question: Question) -> str:
     return "\n".join(lines)
 
 
+def _suggested(bank: Bank, question: Question) -> str:
+    """Jinja setting ``ns.v`` to the chosen job types' merged suggestion (or the bank default).
+
+    The same merge as :meth:`~.bank.DecisionTree.suggestion`: in tree order, lists unite,
+    numbers take the larger, anything else keeps the first.
+    """
+    pairs = [
+        [jt.value, jt.suggests[question.key]]
+        for jt in bank.decision_tree.job_types
+        if question.key in jt.suggests
+    ]
+    sample = pairs[0][1]
+    if isinstance(sample, list):
+        merge = "ns.v + (s | reject('in', ns.v) | list)"
+    elif isinstance(sample, int | float):
+        merge = "[ns.v, s] | max"
+    else:
+        merge = "ns.v"
+    return (
+        "{%- set ns = namespace(v=none) -%}"
+        f"{{%- for jt, s in {lit(pairs)} if jt in job_types -%}}"
+        f"{{%- set ns.v = s if ns.v is none else {merge} -%}}"
+        "{%- endfor -%}"
+        f"{{%- set ns.v = {lit(question.default)} if ns.v is none else ns.v -%}}"
+    )
+
+
 def _default(bank: Bank, question: Question) -> Any:
     source = question.default_from
     if source is None:
         return question.default
+    if source.suggested:
+        prefix = _suggested(bank, question)
+        if source.key == "job_types":
+            return prefix + "{{ ns.v if ns.v is string else ns.v | tojson }}"
+        assert source.at_most, f"{question.key}: suggested defaults combine only with at_most"
+        return prefix + f"{{{{ [ns.v, {source.key}] | min }}}}"
     if source.option_field is not None:
         table = {
             option.value: getattr(option, source.option_field)

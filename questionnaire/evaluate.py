@@ -34,6 +34,14 @@ def default_for(question: Question, values: Mapping[str, Any], bank: Bank) -> An
     source = question.default_from
     if source is None:
         return question.default
+    base = question.default
+    if source.suggested:
+        if "job_types" not in values:
+            return None
+        found = bank.decision_tree.suggestion(question.key, values["job_types"])
+        base = question.default if found is None else found
+        if source.key == "job_types":
+            return base
     earlier = values.get(source.key)
     if earlier is None:
         return None
@@ -50,7 +58,7 @@ def default_for(question: Question, values: Mapping[str, Any], bank: Bank) -> An
     if source.minus:
         return [item for item in question.default if item not in earlier]
     if source.at_most:
-        return min(question.default, earlier)
+        return min(base, earlier)
     if source.table is not None:
         return source.table.get(earlier, source.otherwise)
     if source.factor is not None and is_int(earlier) and question.max is not None:

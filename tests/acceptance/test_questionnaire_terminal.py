@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pexpect
@@ -39,9 +40,10 @@ class Terminal:
         self.child.logfile_read = self
 
     def close(self) -> None:
-        """End the child (if it still runs) and close the transcript."""
-        self.child.close(force=True)
-        self.log.close()
+        """End the child (if it still runs) and close the transcript; safe to call twice."""
+        if not self.log.closed:
+            self.child.close(force=True)
+            self.log.close()
 
     def write(self, data: str) -> None:
         """Receive the child's output (pexpect's log hook): draw it and keep a transcript."""
@@ -74,12 +76,22 @@ class Terminal:
         return [line.rstrip() for line in self.screen.display if line[-2:] != "  "]
 
 
-@pytest.mark.timeout(240)
-def test_no_prompt_help_or_disabled_choice_is_cut_at_80_columns(tmp_path: Path) -> None:
-    destination = tmp_path / "app"
+@pytest.fixture
+def jobforge_new(tmp_path: Path) -> Iterator[Terminal]:
+    """``jobforge new`` into ``tmp_path / "app"``, in a terminal closed after the test."""
     terminal = Terminal(
-        [sys.executable, "-m", "jobforge", "new", str(destination)], tmp_path / "log"
+        [sys.executable, "-m", "jobforge", "new", str(tmp_path / "app")], tmp_path / "log"
     )
+    yield terminal
+    terminal.close()
+
+
+@pytest.mark.timeout(240)
+def test_no_prompt_help_or_disabled_choice_is_cut_at_80_columns(
+    tmp_path: Path, jobforge_new: Terminal
+) -> None:
+    destination = tmp_path / "app"
+    terminal = jobforge_new
     defaults = Answers.model_validate({})
     asked = [
         q
@@ -106,10 +118,10 @@ def test_no_prompt_help_or_disabled_choice_is_cut_at_80_columns(tmp_path: Path) 
     reason="copier shows a validator's message in prompt_toolkit's validation toolbar, a window "
     "one line high that cuts the line at the terminal edge; copier.yml cannot change it",
 )
-def test_a_validation_message_at_the_prompt_is_not_cut_at_80_columns(tmp_path: Path) -> None:
-    terminal = Terminal(
-        [sys.executable, "-m", "jobforge", "new", str(tmp_path / "app")], tmp_path / "log"
-    )
+def test_a_validation_message_at_the_prompt_is_not_cut_at_80_columns(
+    jobforge_new: Terminal,
+) -> None:
+    terminal = jobforge_new
     for question in BANK.questions:
         terminal.expect(wrap(question.prompt)[0])
         if question.key == "worker_count":
