@@ -73,12 +73,15 @@ class Option(BaseModel):
     default_broker_url: str | None = None  # queue technologies only
     native_scheduler: str | None = None  # queue technologies only: its own scheduler tool
     when: str = ""  # job types only: the situation that calls for it
+    recommended: str = ""  # why this option is the recommended one; empty for the others
 
     @property
     def display(self) -> str:
-        """The label as shown in prompts, saying plainly when only spec documents exist."""
+        """The label as shown in prompts: marked when recommended or only spec documents exist."""
         if self.generated == "spec_only":
             return f"{self.label} (spec documents only)"
+        if self.recommended:
+            return f"{self.label} (recommended)"
         return self.label
 
 
@@ -163,6 +166,10 @@ class Question(BaseModel):
     rules: tuple[RuleName, ...] = ()
     ask_when: AskWhen | None = None
     fills: tuple[Fill, ...] = ()
+    # A "use the recommended settings" question: the keys it covers (the rest of its group).
+    # True means they all take their defaults; it defaults to true unless one of them is given.
+    covers: tuple[str, ...] = ()
+    covered_by: str | None = None  # the recommended-settings question that can skip this one
 
     @property
     def path(self) -> str:
@@ -191,6 +198,8 @@ class Group(BaseModel):
     title: str
     fills: tuple[Fill, ...]
     questions: tuple[Question, ...]
+    # Open with "use the recommended settings for this part?"; its details are asked only if not.
+    offer_recommended: bool = False
 
 
 def merge_suggestions(current: Any, new: Any) -> Any:
@@ -268,6 +277,25 @@ class Bank(BaseModel):
         return self.question("queue_technology").options
 
 
+def _recommended_question(
+    group: Mapping[str, Any], questions: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Build a group's "use the recommended settings" question; mark the questions it covers."""
+    key = f"{group['id']}_recommended"
+    for item in questions:
+        item["covered_by"] = key
+    return {
+        "key": key,
+        "group": group["id"],
+        "kind": "bool",
+        "prompt": f"{group['title']}: use the recommended settings for this part?",
+        "help": "Enter takes them all; n asks each one.",
+        "default": True,
+        "covers": [item["key"] for item in questions],
+        "fills": [{"doc": "docs/specs/implementation_options_spec.md", "section": "Decisions"}],
+    }
+
+
 def _resolve(raw_questions: Mapping[str, Any], tree: Mapping[str, Any]) -> dict[str, Any]:
     """Turn the YAML documents into the shape of :class:`Bank`."""
     shared: dict[str, list[dict[str, Any]]] = {
@@ -290,6 +318,8 @@ def _resolve(raw_questions: Mapping[str, Any], tree: Mapping[str, Any]) -> dict[
                 item["default_from"] = {"key": "job_types", **item.get("default_from", {})}
                 item["default_from"]["suggested"] = True
             questions.append(item)
+        if group.get("offer_recommended"):
+            questions = [_recommended_question(group, questions), *questions]
         groups.append({**group, "questions": questions})
     return {"version": raw_questions["version"], "groups": groups, "decision_tree": tree}
 

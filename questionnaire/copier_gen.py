@@ -21,8 +21,8 @@ import yaml
 from ..errors import TemplateError, UsageError
 from ..files import write_file
 from .bank import Bank, Option, Question, load_bank
-from .jinja_checks import choice_validator, lit, validator
-from .rules import default_scheduler
+from .jinja_checks import choice_validator, lit, recommended_check, validator
+from .jinja_defaults import derived_default
 
 #: Where the template content lives, relative to the template root.
 SUBDIRECTORY = "templates/project"
@@ -73,7 +73,11 @@ def wrap(text: str, indent: str = "", hanging: str = "") -> list[str]:
 
 def _option_lines(option: Option) -> list[str]:
     when = f"When: {option.when} " if option.when else ""
-    text = f"{option.display}: {when}{option.pros} Cons: {option.cons} Best for: {option.best_for}"
+    why = f"Why: {option.recommended} " if option.recommended else ""
+    text = (
+        f"{option.display}: {why}{when}{option.pros} Cons: {option.cons} "
+        f"Best for: {option.best_for}"
+    )
     return wrap(text, "  - ", "    ")
 
 
@@ -92,66 +96,35 @@ def help_text(question: Question) -> str:
     return "\n".join(lines)
 
 
-def _suggested(bank: Bank, question: Question) -> str:
-    """Jinja setting ``ns.v`` to the chosen job types' merged suggestion (or the bank default).
-
-    The same merge as :meth:`~.bank.DecisionTree.suggestion`: in tree order, lists unite,
-    numbers take the larger, anything else keeps the first.
-    """
-    pairs = [
-        [jt.value, jt.suggests[question.key]]
-        for jt in bank.decision_tree.job_types
-        if question.key in jt.suggests
-    ]
-    sample = pairs[0][1]
-    if isinstance(sample, list):
-        merge = "ns.v + (s | reject('in', ns.v) | list)"
-    elif isinstance(sample, int | float):
-        merge = "[ns.v, s] | max"
-    else:
-        merge = "ns.v"
-    return (
-        "{%- set ns = namespace(v=none) -%}"
-        f"{{%- for jt, s in {lit(pairs)} if jt in job_types -%}}"
-        f"{{%- set ns.v = s if ns.v is none else {merge} -%}}"
-        "{%- endfor -%}"
-        f"{{%- set ns.v = {lit(question.default)} if ns.v is none else ns.v -%}}"
-    )
-
-
 def _default(bank: Bank, question: Question) -> Any:
-    source = question.default_from
-    if source is None:
+    if question.covers:
+        given = " or ".join(f"{key} is defined" for key in question.covers)
+        return f"{{{{ not ({given}) }}}}"
+    if question.default_from is None:
         return question.default
-    if source.suggested:
-        prefix = _suggested(bank, question)
-        if source.key == "job_types":
-            return prefix + "{{ ns.v if ns.v is string else ns.v | tojson }}"
-        assert source.at_most, f"{question.key}: suggested defaults combine only with at_most"
-        return prefix + f"{{{{ [ns.v, {source.key}] | min }}}}"
-    if source.option_field is not None:
-        table = {
-            option.value: getattr(option, source.option_field)
-            for option in bank.question(source.key).options
-        }
-        return f"{{{{ {lit(table)}[{source.key}] }}}}"
-    if source.scheduler:
-        tools = lit({t.value: default_scheduler(bank, t.value) for t in bank.technologies})
-        return (
-            f"{{{{ {tools}[{source.key}] if (schedules | length > 0 or 'scheduled' in job_types)"
-            " else 'none' }}"
-        )
-    if source.copy_value:
-        return f"{{{{ {source.key} }}}}"
-    if source.minus:
-        return f"{{{{ {lit(question.default)} | reject('in', {source.key}) | list }}}}"
-    if source.at_most:
-        return f"{{{{ [{lit(question.default)}, {source.key}] | min }}}}"
-    if source.table is not None:
-        lookup = lit(dict(source.table))
-        return f"{{{{ {lookup}.get({source.key}, {lit(source.otherwise)}) }}}}"
-    assert source.factor is not None and question.max is not None
-    return f"{{{{ [{source.key} * {source.factor}, {int(question.max)}] | min }}}}"
+    prefix, expr = derived_default(bank, question)
+    if question.default_from.suggested and question.default_from.key == "job_types":
+        return prefix + f"{{{{ {expr} if {expr} is string else {expr} | tojson }}}}"
+    return prefix + f"{{{{ {expr} }}}}"
+
+
+def _recommended_help(bank: Bank, question: Question) -> str:
+    """Jinja listing the values a recommended-settings question stands for, wrapped."""
+    lines = []
+    for key in question.covers:
+        covered = bank.question(key)
+        if covered.kind == "reason":
+            continue
+        prefix, expr = derived_default(bank, covered)
+        shown = f"{key}: ' ~ ({key} if {key} is string else {key} | tojson)"
+        # Every line break comes from an expression: the statements trim the text around them.
+        wrapped = f"('  - {shown}) | wordwrap({HELP_WIDTH - 6}, false, '\\n      ', false)"
+        line = f"{{{{ '\\n' ~ {wrapped} }}}}"
+        if covered.ask_when is not None:
+            test = f"{covered.ask_when.key} == {lit(covered.ask_when.equals)}"
+            line = f"{{%- if {test} -%}}{line}{{%- endif -%}}"
+        lines.append(f"{prefix}{{%- set {key} = {expr} -%}}{line}")
+    return "".join(lines)
 
 
 def _layout(check: str) -> str:
@@ -172,6 +145,14 @@ def _choice(bank: Bank, question: Question, value: str) -> Any:
 def question_entry(bank: Bank, question: Question) -> dict[str, Any]:
     """Return the copier.yml entry of one question."""
     entry: dict[str, Any] = {"type": COPIER_TYPES[question.kind], "help": help_text(question)}
+    if question.covers:
+        entry["help"] = (
+            "\n".join(wrap(question.prompt))
+            + "\nThe recommended settings, from the job types and earlier answers:"
+            + _recommended_help(bank, question)
+            + "{{ '\\n' }}"
+            + "\n".join(wrap(question.help))
+        )
     if question.options:
         entry["choices"] = {
             option.display: _choice(bank, question, option.value) for option in question.options
@@ -181,9 +162,17 @@ def question_entry(bank: Bank, question: Question) -> dict[str, Any]:
     if COPIER_TYPES[question.kind] == "yaml":
         entry["multiline"] = False
     entry["default"] = _default(bank, question)
+    conditions = []
+    if question.covered_by is not None:
+        conditions.append(f"not {question.covered_by}")
     if question.ask_when is not None:
-        entry["when"] = f"{{{{ {question.ask_when.key} == {lit(question.ask_when.equals)} }}}}"
-    check = validator(bank, question)
+        conditions.append(f"{question.ask_when.key} == {lit(question.ask_when.equals)}")
+    if conditions:
+        entry["when"] = f"{{{{ {' and '.join(conditions)} }}}}"
+    extra = ""
+    if question.covered_by is not None:
+        extra = recommended_check(question, *derived_default(bank, question))
+    check = validator(bank, question, extra)
     if check:
         entry["validator"] = _layout(check)
     return entry

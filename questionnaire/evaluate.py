@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .bank import Bank, Question
-from .checks import Problem, check_field, describe, is_int
+from .checks import Problem, check_field, describe, is_int, show
 from .rules import RULES, default_scheduler, needs_scheduler
 
 
@@ -72,6 +72,24 @@ def _unknown_key(key: object, bank: Bank) -> str:
     return f"{key}: unknown answer key{guess}; remove it or correct its spelling"
 
 
+def _off_recommendation(
+    question: Question, value: Any, values: Mapping[str, Any], bank: Bank
+) -> list[Problem]:
+    """Flag an answer the recommended settings cover that is not their value (copier skips it)."""
+    expected = default_for(question, values, bank)
+    if expected is None or value == expected:
+        return []
+    flag = question.covered_by
+    return [
+        Problem(
+            question.key,
+            "",
+            f"{show(value)} is not the recommended {show(expected)}, but {flag} is true; set "
+            f"{flag} to false to choose your own, or remove this answer",
+        )
+    ]
+
+
 def evaluate(bank: Bank, data: object) -> Evaluation:
     """Check every answer in ``data`` (keys starting with ``_`` are ignored)."""
     if not isinstance(data, Mapping):
@@ -89,6 +107,10 @@ def evaluate(bank: Bank, data: object) -> Evaluation:
     for question in bank.questions:
         if question.key in answers:
             value, found = check_field(question, answers[question.key])
+            if not found and question.covered_by and values.get(question.covered_by) is True:
+                found = _off_recommendation(question, value, values, bank)
+        elif question.covers:
+            value, found = not any(key in answers for key in question.covers), []
         else:
             value, found = default_for(question, values, bank), []
             if value is None:

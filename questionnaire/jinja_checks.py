@@ -506,10 +506,32 @@ def choice_validator(bank: Bank, question: Question, value: str, width: int) -> 
     )
 
 
-def validator(bank: Bank, question: Question) -> str:
-    """Return the copier ``validator`` of a question, or '' when copier's type check suffices."""
+def recommended_check(question: Question, prelude: str, expected: str) -> str:
+    """Jinja failing an answer that differs from the recommended ``expected`` value.
+
+    Copier skips a question its part's recommended settings cover, yet uses a value given for
+    it: the value must then be the recommended one (the words of evaluate._off_recommendation).
+    """
+    flag = question.covered_by
+    fix = f", but {flag} is true; set {flag} to false to choose your own, or remove this answer"
+    return (
+        f"{{%- if {flag} is defined and {flag} -%}}{prelude}{{%- set expected = {expected} -%}}"
+        "{%- if v != expected -%}"
+        + add(
+            f"{lit(question.path + ': ')} ~ {show('v')} ~ ' is not the recommended ' ~ "
+            f"{show('expected')} ~ {lit(fix)}"
+        )
+        + "{%- endif -%}{%- endif -%}"
+    )
+
+
+def validator(bank: Bank, question: Question, extra: str = "") -> str:
+    """Return the copier ``validator`` of a question, or '' when copier's type check suffices.
+
+    ``extra`` is Jinja run, like the cross-field rules, once the answer passed its own checks.
+    """
     field = FIELD_JINJA[question.kind](question)
-    rules = "".join(_rule(bank, question, name) for name in question.rules)
+    rules = "".join(_rule(bank, question, name) for name in question.rules) + extra
     if not field and not rules:
         return ""
     body = field

@@ -61,6 +61,12 @@ AlertChannel = Literal["slack", "pagerduty", "email", "webhook"]
 #: What each Phase 9 question's optional reason field holds.
 REASON = "the team's own reason, free text; may be empty"
 
+#: What each "use the recommended settings" answer means.
+RECOMMENDED = (
+    "true: the rest of this part takes its defaults (none of it may be given); defaults to true "
+    "unless some of it is given"
+)
+
 #: Error code of the single pydantic error that carries every problem of an answers mapping.
 ANSWERS_ERROR_TYPE = "jobforge_answers"
 
@@ -109,6 +115,7 @@ class Answers(BaseModel):
         "", description="the team's own reason, free text; may be empty"
     )
     # worker architecture
+    worker_architecture_recommended: bool = Field(True, description=RECOMMENDED)
     worker_count: int = Field(2, ge=1, le=64)
     worker_concurrency: int = Field(4, ge=1, le=256)
     queues: tuple[str, ...] = Field(("default",), min_length=1)
@@ -124,6 +131,7 @@ class Answers(BaseModel):
         "", description="the team's own reason, free text; may be empty"
     )
     # scheduling
+    scheduling_recommended: bool = Field(True, description=RECOMMENDED)
     schedules: tuple[Schedule, ...] = ()
     timezone: str = Field("UTC", description="IANA time zone name that zoneinfo knows")
     delayed_jobs: bool = True
@@ -136,6 +144,7 @@ class Answers(BaseModel):
     missed_run_policy: Literal["skip", "run_once", "run_all"] = "run_once"
     scheduling_reason: str = Field("", description=REASON)
     # retry logic
+    retry_logic_recommended: bool = Field(True, description=RECOMMENDED)
     max_retries: int = Field(3, ge=0, le=25)
     backoff_strategy: Literal["exponential", "fixed"] = "exponential"
     backoff_delays_seconds: tuple[int, ...] = Field(
@@ -164,6 +173,7 @@ class Answers(BaseModel):
         "", description="the team's own reason, free text; may be empty"
     )
     # monitoring
+    monitoring_recommended: bool = Field(True, description=RECOMMENDED)
     metrics: tuple[Metric, ...] = (
         "queue_depth",
         "duration",

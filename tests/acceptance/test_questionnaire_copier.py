@@ -20,6 +20,7 @@ import yaml
 from jobforge.questionnaire import Answers, answer_errors, load_answers, load_bank
 from jobforge.questionnaire.copier_gen import ANSWERS_FILE, wrap
 from jobforge.questionnaire.generate import BundledTemplate
+from jobforge.questionnaire.recommend import recommend
 
 from jobforge.cli import main
 
@@ -145,6 +146,8 @@ KEYS: dict[str, str] = {
     "delayed_jobs": "n",
     "max_retries": typed("5"),
     "monitoring_tools": DOWN + DOWN + SPACE + ENTER,  # also tick Flower
+    # Decline every part's recommended settings, so each of its questions is asked.
+    **{q.key: "n" for q in BANK.questions if q.covers},
 }
 
 
@@ -192,3 +195,45 @@ def test_a_person_answers_the_interactive_prompts_and_the_answers_validate(
     assert answers.max_retries == 5
     assert answers.monitoring_tools == ("prometheus", "flower", "json_logs")
     assert answers.manual_retry is True
+
+
+@pytest.mark.timeout(240)
+def test_the_recommended_path_takes_at_most_10_answers_and_equals_recommend(
+    tmp_path: Path,
+) -> None:
+    """The sqlite example's job types and technology, every part's recommended settings."""
+    target = example("sqlite.yml")
+    assert target["job_types"] == ["immediate", "scheduled"]
+    destination = tmp_path / "app"
+    env = dict(os.environ, PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm", NO_COLOR="1")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "jobforge", "new", str(destination)],
+        env=env,
+        dimensions=(60, 120),
+        encoding="utf-8",
+        timeout=60,
+    )
+    keys = {"job_types": DOWN + SPACE + ENTER}  # tick "scheduled" too; Enter everywhere else
+    answered: list[str] = []
+    questions = list(BANK.questions)
+    with (tmp_path / "transcript.txt").open("w") as log:
+        child.logfile_read = log
+        while True:
+            # Only questions after the last one answered: copier reprints an answered prompt.
+            patterns = [re.escape(wrap(q.prompt)[0]) for q in questions]
+            index = child.expect([*patterns, pexpect.EOF], timeout=120)
+            if index == len(questions):
+                break
+            question = questions[index]
+            answered.append(question.key)
+            child.send(keys.get(question.key, ENTER))
+            questions = questions[index + 1 :]
+    child.close()
+    assert child.exitstatus == 0
+    assert len(answered) <= 10, answered
+    assert not any(BANK.question(key).covered_by for key in answered), answered
+    recorded = load_answers(destination / ANSWERS_FILE)
+    expected = recommend(BANK, target["job_types"], target["queue_technology"])
+    assert recorded == expected
+    assert (recorded.job_timeout_seconds, recorded.scheduler_tool) == (60, "huey_periodic")

@@ -11,6 +11,7 @@ which proves the faster evaluation is faithful. (``run_copy`` end to end is in
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 from collections.abc import Mapping
@@ -27,10 +28,11 @@ from copier._types import MISSING
 from copier._user_data import AnswersMap, Question
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jobforge.questionnaire import answer_errors, load_bank
+from jobforge.questionnaire import answer_errors, load_bank, validate_answers
 from jobforge.questionnaire.bank import Question as BankQuestion
 from jobforge.questionnaire.copier_gen import render_copier_yml
 from jobforge.questionnaire.generate import BundledTemplate
+from jobforge.questionnaire.recommend import recommend
 
 pytestmark = pytest.mark.unit
 
@@ -60,6 +62,12 @@ ENV = CachedEnvironment(
 
 def copier_outcome(data: Mapping[str, Any]) -> tuple[str, str] | None:
     """Mimic ``Worker._ask`` with ``data`` and ``defaults=True``: first (key, error) or None."""
+    outcome, _ = copier_answers(data)
+    return outcome
+
+
+def copier_answers(data: Mapping[str, Any]) -> tuple[tuple[str, str] | None, dict[str, Any]]:
+    """Like :func:`copier_outcome`, with every value copier renders the template with."""
     answers = AnswersMap(init=dict(data))
     for var_name, details in QUESTIONS.items():
         question = Question(
@@ -80,9 +88,9 @@ def copier_outcome(data: Mapping[str, Any]) -> tuple[str, str] | None:
             else:
                 answer = question.get_default()
         except (ValueError, TypeError) as exc:
-            return var_name, str(exc)
+            return (var_name, str(exc)), {}
         answers.user[var_name] = answer
-    return None
+    return None, {key: answers.combined[key] for key in QUESTIONS}
 
 
 def python_outcome(data: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -248,7 +256,13 @@ def assert_agree(data: Mapping[str, Any], outcome: tuple[str, str] | None) -> No
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answer_sets())
 def test_copier_validators_and_model_agree_on_generated_answers(data: dict[str, Any]) -> None:
-    assert_agree(data, copier_outcome(data))
+    outcome, values = copier_answers(data)
+    assert_agree(data, outcome)
+    if outcome is None:
+        # Every default too: copier renders the project with the values the model records,
+        # including the answers a part's recommended settings skip.
+        model = validate_answers(dict(data), BANK).model_dump(mode="json")
+        assert values == model
 
 
 @pytest.fixture(scope="module")
@@ -324,3 +338,20 @@ def test_a_well_formed_unknown_time_zone_passes_copier_but_not_the_model() -> No
         "Validation error for question 'timezone': timezone: 'Mars Olympus' is not a time zone "
         "zoneinfo knows; use an IANA time zone name such as 'UTC' or 'Europe/Berlin'",
     )
+
+
+JOB_TYPES = [jt.value for jt in BANK.decision_tree.job_types]
+
+
+@pytest.mark.parametrize("technology", BANK.question("queue_technology").choices)
+def test_copier_defaults_equal_the_recommendation_for_every_job_type_combination(
+    technology: str,
+) -> None:
+    """What copier fills in from the job types is what `jobforge recommend` suggests."""
+    for n in range(1, len(JOB_TYPES) + 1):
+        for combination in itertools.combinations(JOB_TYPES, n):
+            data = {"job_types": list(combination), "queue_technology": technology}
+            outcome, values = copier_answers(data)
+            assert outcome is None, (data, outcome)
+            expected = recommend(BANK, list(combination), technology).model_dump(mode="json")
+            assert values == expected, data

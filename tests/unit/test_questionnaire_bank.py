@@ -19,15 +19,15 @@ BANK = load_bank()
 #: docs/dev/contracts.md §1, in order.
 CONTRACT_KEYS = [
     "project_name", "package_name", "job_types", "queue_technology", "broker_url",
-    "queue_technology_reason",
+    "queue_technology_reason", "worker_architecture_recommended",
     "worker_count", "worker_concurrency", "queues", "worker_types", "scaling_strategy",
     "max_workers", "worker_memory_limit_mb", "worker_cpu_limit", "job_timeout_seconds",
-    "worker_architecture_reason",
+    "worker_architecture_reason", "scheduling_recommended",
     "schedules", "timezone", "delayed_jobs", "scheduler_tool", "overlap_policy",
-    "missed_run_policy", "scheduling_reason",
+    "missed_run_policy", "scheduling_reason", "retry_logic_recommended",
     "max_retries", "backoff_strategy", "backoff_delays_seconds", "backoff_jitter", "retry_on",
     "discard_on", "dead_letter_queue", "dlq_alert_threshold", "manual_retry",
-    "retry_logic_reason", "metrics",
+    "retry_logic_reason", "monitoring_recommended", "metrics",
     "queue_depth_alert", "failure_rate_alert_percent", "duration_p95_alert_seconds",
     "monitoring_tools", "alert_channels", "monitoring_reason",
 ]  # fmt: skip
