@@ -109,12 +109,17 @@ class DefaultFrom(BaseModel):
 
 
 class AskWhen(BaseModel):
-    """Ask a question only when an earlier answer equals a value."""
+    """Ask a question only when an earlier answer equals a value (or, with ``differs``, not)."""
 
     model_config = _FROZEN
 
     key: str
     equals: str | bool
+    differs: bool = False  # ask when the earlier answer is anything but `equals`
+
+    def holds(self, value: object) -> bool:
+        """Return True when the question is asked for this earlier answer."""
+        return (value != self.equals) if self.differs else (value == self.equals)
 
 
 class JobType(BaseModel):

@@ -121,7 +121,8 @@ def _recommended_help(bank: Bank, question: Question) -> str:
         wrapped = f"('  - {shown}) | wordwrap({HELP_WIDTH - 6}, false, '\\n      ', false)"
         line = f"{{{{ '\\n' ~ {wrapped} }}}}"
         if covered.ask_when is not None:
-            test = f"{covered.ask_when.key} == {lit(covered.ask_when.equals)}"
+            operator = "!=" if covered.ask_when.differs else "=="
+            test = f"{covered.ask_when.key} {operator} {lit(covered.ask_when.equals)}"
             line = f"{{%- if {test} -%}}{line}{{%- endif -%}}"
         lines.append(f"{prefix}{{%- set {key} = {expr} -%}}{line}")
     return "".join(lines)
@@ -166,12 +167,15 @@ def question_entry(bank: Bank, question: Question) -> dict[str, Any]:
     if question.covered_by is not None:
         conditions.append(f"not {question.covered_by}")
     if question.ask_when is not None:
-        conditions.append(f"{question.ask_when.key} == {lit(question.ask_when.equals)}")
+        operator = "!=" if question.ask_when.differs else "=="
+        conditions.append(f"{question.ask_when.key} {operator} {lit(question.ask_when.equals)}")
     if conditions:
         entry["when"] = f"{{{{ {' and '.join(conditions)} }}}}"
     extra = ""
     if question.covered_by is not None:
-        extra = recommended_check(question, *derived_default(bank, question))
+        # After the rules, and only when they pass: the order of evaluate.evaluate.
+        check = recommended_check(question, *derived_default(bank, question))
+        extra = f"{{%- if ns.errs | length == 0 -%}}{check}{{%- endif -%}}"
     check = validator(bank, question, extra)
     if check:
         entry["validator"] = _layout(check)

@@ -107,8 +107,6 @@ def evaluate(bank: Bank, data: object) -> Evaluation:
     for question in bank.questions:
         if question.key in answers:
             value, found = check_field(question, answers[question.key])
-            if not found and question.covered_by and values.get(question.covered_by) is True:
-                found = _off_recommendation(question, value, values, bank)
         elif question.covers:
             value, found = not any(key in answers for key in question.covers), []
         else:
@@ -124,6 +122,9 @@ def evaluate(bank: Bank, data: object) -> Evaluation:
                     continue
                 messages = rule.check(bank, question, {**values, question.key: value})
                 found.extend(Problem(question.key, "", message) for message in messages)
+            given = question.key in answers and question.covered_by is not None
+            if not found and given and values.get(str(question.covered_by)) is True:
+                found = _off_recommendation(question, value, values, bank)
         if found:
             failed.add(question.key)
             values.pop(question.key, None)

@@ -355,3 +355,21 @@ def test_copier_defaults_equal_the_recommendation_for_every_job_type_combination
             assert outcome is None, (data, outcome)
             expected = recommend(BANK, list(combination), technology).model_dump(mode="json")
             assert values == expected, data
+
+
+def asked(key: str, context: dict[str, Any]) -> bool:
+    """Whether copier asks a question, given the answers before it."""
+    answers = AnswersMap(init=context)
+    question = Question(
+        answers=answers, context=dict(answers.combined), jinja_env=ENV, var_name=key,
+        **QUESTIONS[key],
+    )  # fmt: skip
+    return bool(question.get_when())
+
+
+def test_overlap_and_missed_run_are_asked_only_with_a_scheduler() -> None:
+    declined = {"scheduling_recommended": False}
+    for key in ("overlap_policy", "missed_run_policy"):
+        assert not asked(key, {**declined, "scheduler_tool": "none"})
+        assert asked(key, {**declined, "scheduler_tool": "huey_periodic"})
+        assert not asked(key, {"scheduling_recommended": True, "scheduler_tool": "huey_periodic"})
