@@ -136,12 +136,13 @@ def new_project(args: argparse.Namespace) -> int:
 
     data = None
     bank = default_bank()
+    validated = None
     if args.answers is None and not args.defaults and not sys.stdin.isatty():
         raise UsageError("no terminal to ask the questions in; pass --answers FILE or --defaults")
     if args.answers is not None:
         raw = read_answers_file(args.answers)
         try:
-            given = validate_answers(raw)
+            validated = validate_answers(raw)
         except AnswersError as exc:
             print(f"{args.answers}: {len(exc.errors)} error(s); nothing generated")
             for error in exc.errors:
@@ -149,7 +150,7 @@ def new_project(args: argparse.Namespace) -> int:
             return 1
         assert isinstance(raw, dict)
         data = raw
-        notice = aftercare.spec_only_notice(aftercare.technology(bank, given.queue_technology))
+        notice = aftercare.spec_only_notice(aftercare.technology(bank, validated.queue_technology))
         if notice:
             print(notice, flush=True)
     make_output_directory(args.destination, "a project")
@@ -161,6 +162,7 @@ def new_project(args: argparse.Namespace) -> int:
         defaults=args.defaults,
         overwrite=args.overwrite,
         cache=cache,
+        validated=validated,
     )
     option = aftercare.technology(bank, answers.queue_technology)
     if data is None and (notice := aftercare.spec_only_notice(option)):

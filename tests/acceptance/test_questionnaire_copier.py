@@ -105,6 +105,25 @@ def test_jobforge_new_with_an_answers_file_generates_and_records_them(
     assert load_answers(tmp_path / "app" / ANSWERS_FILE) == load_answers(source)
 
 
+@pytest.mark.parametrize("how", ["--answers", "--defaults"])
+def test_jobforge_new_validates_the_answers_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    from jobforge.questionnaire import model
+
+    calls: list[object] = []
+
+    def counted(bank: Any, data: object) -> Any:
+        calls.append(data)
+        return evaluate(bank, data)
+
+    evaluate = model.evaluate
+    monkeypatch.setattr(model, "evaluate", counted)
+    source = ["--answers", str(EXAMPLES / "sqlite.yml")] if how == "--answers" else [how]
+    assert main(["new", str(tmp_path / "app"), *source]) == 0
+    assert len(calls) == 1
+
+
 def test_jobforge_new_with_defaults_accepts_every_default(tmp_path: Path) -> None:
     assert main(["new", str(tmp_path / "app"), "--defaults"]) == 0
     assert load_answers(tmp_path / "app" / ANSWERS_FILE) == Answers.model_validate({})
