@@ -321,7 +321,7 @@ def _timezone(q: Question) -> str:
     return (
         f"{{%- if v == '' or v.strip({lit(TIMEZONE_CHARS)}) != '' or v.startswith('/')"
         " or v.endswith('/') or '//' in v or '..' in v -%}"
-        + add(f"{lit(q.key + ': ')} ~ {show('v')} ~ {lit(message)}")
+        + add(f"{lit(q.path + ': ')} ~ {show('v')} ~ {lit(message)}")
         + "{%- endif -%}"
     )
 

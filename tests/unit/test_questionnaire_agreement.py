@@ -329,14 +329,14 @@ def test_a_well_formed_unknown_time_zone_passes_copier_but_not_the_model() -> No
     assert python_outcome(data) == [
         (
             "timezone",
-            "timezone: 'Mars/Olympus' is not a time zone zoneinfo knows; use an IANA time zone "
-            "name such as 'UTC' or 'Europe/Berlin'",
+            "scheduling.timezone: 'Mars/Olympus' is not a time zone zoneinfo knows; use an IANA "
+            "time zone name such as 'UTC' or 'Europe/Berlin'",
         )
     ]
     assert copier_outcome({"timezone": "Mars Olympus"}) == (
         "timezone",
-        "Validation error for question 'timezone': timezone: 'Mars Olympus' is not a time zone "
-        "zoneinfo knows; use an IANA time zone name such as 'UTC' or 'Europe/Berlin'",
+        "Validation error for question 'timezone': scheduling.timezone: 'Mars Olympus' is not a "
+        "time zone zoneinfo knows; use an IANA time zone name such as 'UTC' or 'Europe/Berlin'",
     )
 
 
