@@ -7,7 +7,7 @@ frozen value objects and resolves what the YAML leaves implicit (a question's gr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from importlib import resources
 from typing import Any, Literal
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Kind = Literal[
     "text",
+    "reason",
     "identifier",
     "int",
     "float",
@@ -71,12 +72,16 @@ class Option(BaseModel):
     url_schemes: tuple[str, ...] = ()  # queue technologies only: accepted broker URL prefixes
     default_broker_url: str | None = None  # queue technologies only
     native_scheduler: str | None = None  # queue technologies only: its own scheduler tool
+    when: str = ""  # job types only: the situation that calls for it
+    recommended: str = ""  # why this option is the recommended one; empty for the others
 
     @property
     def display(self) -> str:
-        """The label as shown in prompts, saying plainly when only spec documents exist."""
+        """The label as shown in prompts: marked when recommended or only spec documents exist."""
         if self.generated == "spec_only":
             return f"{self.label} (spec documents only)"
+        if self.recommended:
+            return f"{self.label} (recommended)"
         return self.label
 
 
@@ -98,15 +103,23 @@ class DefaultFrom(BaseModel):
     minus: bool = False  # the question's `default` list without the earlier answer's items
     at_most: bool = False  # the question's `default`, at most the earlier answer
     scheduler: bool = False  # the technology's scheduler when schedules need one, else none
+    # Start from what the chosen job types suggest (decision_tree.yaml), not `default`; set by
+    # the bank itself for every key a job type suggests.
+    suggested: bool = False
 
 
 class AskWhen(BaseModel):
-    """Ask a question only when an earlier answer equals a value."""
+    """Ask a question only when an earlier answer equals a value (or, with ``differs``, not)."""
 
     model_config = _FROZEN
 
     key: str
     equals: str | bool
+    differs: bool = False  # ask when the earlier answer is anything but `equals`
+
+    def holds(self, value: object) -> bool:
+        """Return True when the question is asked for this earlier answer."""
+        return (value != self.equals) if self.differs else (value == self.equals)
 
 
 class JobType(BaseModel):
@@ -129,6 +142,7 @@ class JobType(BaseModel):
         return Option(
             value=self.value,
             label=self.label,
+            when=self.when,
             pros=self.pros,
             cons=self.cons,
             best_for=f"{self.best_for} Pattern: {self.pattern}",
@@ -157,11 +171,15 @@ class Question(BaseModel):
     rules: tuple[RuleName, ...] = ()
     ask_when: AskWhen | None = None
     fills: tuple[Fill, ...] = ()
+    # A "use the recommended settings" question: the keys it covers (the rest of its group).
+    # True means they all take their defaults; it defaults to true unless one of them is given.
+    covers: tuple[str, ...] = ()
+    covered_by: str | None = None  # the recommended-settings question that can skip this one
 
     @property
     def path(self) -> str:
-        """The dotted path used in error messages, ``group.key``."""
-        return f"{self.group}.{self.key}"
+        """The dotted path used in error messages: ``group.key``, or ``key`` when they match."""
+        return self.key if self.group == self.key else f"{self.group}.{self.key}"
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -185,6 +203,17 @@ class Group(BaseModel):
     title: str
     fills: tuple[Fill, ...]
     questions: tuple[Question, ...]
+    # Open with "use the recommended settings for this part?"; its details are asked only if not.
+    offer_recommended: bool = False
+
+
+def merge_suggestions(current: Any, new: Any) -> Any:
+    """Merge two job types' suggestions: lists unite in order, numbers take the larger."""
+    if isinstance(current, list) and isinstance(new, list):
+        return current + [item for item in new if item not in current]
+    if isinstance(current, int | float) and isinstance(new, int | float):
+        return max(current, new)
+    return current
 
 
 class DecisionTree(BaseModel):
@@ -194,6 +223,20 @@ class DecisionTree(BaseModel):
 
     question: str
     job_types: tuple[JobType, ...]
+
+    def suggestion(self, key: str, chosen: Sequence[str]) -> Any:
+        """Return what the chosen job types suggest for ``key`` (merged in tree order), or None."""
+        merged: Any = None
+        for job_type in self.job_types:
+            if job_type.value in chosen and key in job_type.suggests:
+                value = job_type.suggests[key]
+                merged = value if merged is None else merge_suggestions(merged, value)
+        return merged
+
+    @property
+    def suggested_keys(self) -> tuple[str, ...]:
+        """Every answer key some job type suggests a value for."""
+        return tuple(dict.fromkeys(k for jt in self.job_types for k in jt.suggests))
 
 
 class Bank(BaseModel):
@@ -239,6 +282,25 @@ class Bank(BaseModel):
         return self.question("queue_technology").options
 
 
+def _recommended_question(
+    group: Mapping[str, Any], questions: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Build a group's "use the recommended settings" question; mark the questions it covers."""
+    key = f"{group['id']}_recommended"
+    for item in questions:
+        item["covered_by"] = key
+    return {
+        "key": key,
+        "group": group["id"],
+        "kind": "bool",
+        "prompt": f"{group['title']}: use the recommended settings for this part?",
+        "help": "Enter takes them all; n asks each one.",
+        "default": True,
+        "covers": [item["key"] for item in questions],
+        "fills": [{"doc": "docs/specs/implementation_options_spec.md", "section": "Decisions"}],
+    }
+
+
 def _resolve(raw_questions: Mapping[str, Any], tree: Mapping[str, Any]) -> dict[str, Any]:
     """Turn the YAML documents into the shape of :class:`Bank`."""
     shared: dict[str, list[dict[str, Any]]] = {
@@ -257,7 +319,12 @@ def _resolve(raw_questions: Mapping[str, Any], tree: Mapping[str, Any]) -> dict[
             source = item.pop("choices_from", None)
             if source is not None:
                 item["options"] = shared[source]
+            if any(item["key"] in jt.get("suggests", {}) for jt in tree["job_types"]):
+                item["default_from"] = {"key": "job_types", **item.get("default_from", {})}
+                item["default_from"]["suggested"] = True
             questions.append(item)
+        if group.get("offer_recommended"):
+            questions = [_recommended_question(group, questions), *questions]
         groups.append({**group, "questions": questions})
     return {"version": raw_questions["version"], "groups": groups, "decision_tree": tree}
 

@@ -25,11 +25,6 @@ class Problem:
     subpath: str  # where inside the answer, e.g. "[1].cron"; "" for the whole answer
     message: str  # what is wrong and how to fix it
 
-    @property
-    def local(self) -> str:
-        """The problem as copier's validator shows it: ``key[subpath]: message``."""
-        return f"{self.key}{self.subpath}: {self.message}"
-
 
 def describe(value: object) -> str:
     """Say what kind of YAML value this is, for messages."""
@@ -104,6 +99,19 @@ def _text(q: Question, value: object) -> Checked:
         return value, [Problem(q.key, "", f"{show(value)} is {describe(value)}, not text")]
     if value.strip() == "":
         return value, [Problem(q.key, "", f"the name is empty; write one such as '{q.example}'")]
+    return value, []
+
+
+def _reason(q: Question, value: object) -> Checked:
+    if not isinstance(value, str):
+        return value, [
+            Problem(
+                q.key,
+                "",
+                f"{show(value)} is {describe(value)}, not text; write the team's reason in "
+                "words, or leave it empty",
+            )
+        ]
     return value, []
 
 
@@ -373,6 +381,7 @@ def _timezone(q: Question, value: object) -> Checked:
 
 FIELD_CHECKS: Mapping[str, Callable[[Question, object], Checked]] = {
     "text": _text,
+    "reason": _reason,
     "identifier": _identifier,
     "int": _int,
     "float": _float,

@@ -107,13 +107,15 @@ def print_reference(args: argparse.Namespace) -> int:
 
 def recommend_answers(args: argparse.Namespace) -> int:
     """``jobforge recommend``: print (or write) a suggested, valid answers file."""
+    from jobforge.files import write_file
+
     from .model import default_bank
     from .recommend import recommend, render_recommendation
 
     bank = default_bank()
     text = render_recommendation(bank, recommend(bank, args.job_types, args.queue_technology))
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        write_file(args.output, text, "the answers file")
         print(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
@@ -124,6 +126,7 @@ def new_project(args: argparse.Namespace) -> int:
     """``jobforge new DEST``: run the bundled template (interactive unless answers are given)."""
     from jobforge import __version__
     from jobforge.errors import AnswersError, UsageError
+    from jobforge.files import make_output_directory
 
     from . import aftercare, generate
     from .copier_gen import ANSWERS_FILE
@@ -133,12 +136,13 @@ def new_project(args: argparse.Namespace) -> int:
 
     data = None
     bank = default_bank()
+    validated = None
     if args.answers is None and not args.defaults and not sys.stdin.isatty():
         raise UsageError("no terminal to ask the questions in; pass --answers FILE or --defaults")
     if args.answers is not None:
         raw = read_answers_file(args.answers)
         try:
-            given = validate_answers(raw)
+            validated = validate_answers(raw)
         except AnswersError as exc:
             print(f"{args.answers}: {len(exc.errors)} error(s); nothing generated")
             for error in exc.errors:
@@ -146,9 +150,10 @@ def new_project(args: argparse.Namespace) -> int:
             return 1
         assert isinstance(raw, dict)
         data = raw
-        notice = aftercare.spec_only_notice(aftercare.technology(bank, given.queue_technology))
+        notice = aftercare.spec_only_notice(aftercare.technology(bank, validated.queue_technology))
         if notice:
             print(notice, flush=True)
+    make_output_directory(args.destination, "a project")
     cache = TemplateCache(default_cache_path(), __version__) if git_available() else None
     answers = generate.new_project(
         args.destination,
@@ -157,6 +162,7 @@ def new_project(args: argparse.Namespace) -> int:
         defaults=args.defaults,
         overwrite=args.overwrite,
         cache=cache,
+        validated=validated,
     )
     option = aftercare.technology(bank, answers.queue_technology)
     if data is None and (notice := aftercare.spec_only_notice(option)):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -17,10 +18,11 @@ from typing import Any
 
 import yaml
 
-from ..errors import TemplateError
+from ..errors import TemplateError, UsageError
+from ..files import write_file
 from .bank import Bank, Option, Question, load_bank
-from .jinja_checks import choice_validator, lit, validator
-from .rules import default_scheduler
+from .jinja_checks import choice_validator, lit, recommended_check, validator
+from .jinja_defaults import derived_default
 
 #: Where the template content lives, relative to the template root.
 SUBDIRECTORY = "templates/project"
@@ -35,8 +37,11 @@ HEADER = (
 )
 COPIER_TYPES = {
     "text": "str",
+    "reason": "str",
     "identifier": "str",
     "broker_url": "str",
+    # Copier casts these itself; a value that does not cast gets its bare "Invalid input" at
+    # the prompt (a YAML type would reach the validator but shows a default of 2 as "2\n...").
     "int": "int",
     "float": "float",
     "bool": "bool",
@@ -49,48 +54,78 @@ COPIER_TYPES = {
 }
 
 
-def _option_line(option: Option) -> str:
-    return f"  - {option.display}: {option.pros} Cons: {option.cons} Best for: {option.best_for}"
+#: Copier prints a question's help as written, after a two-column marker on its first line; at
+#: this width every line fits an 80-column terminal with room to spare.
+HELP_WIDTH = 76
+
+
+def wrap(text: str, indent: str = "", hanging: str = "") -> list[str]:
+    """Wrap ``text`` to :data:`HELP_WIDTH` at spaces only (never inside a word or a URL)."""
+    return textwrap.wrap(
+        text,
+        HELP_WIDTH,
+        initial_indent=indent,
+        subsequent_indent=hanging or indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def _option_lines(option: Option) -> list[str]:
+    when = f"When: {option.when} " if option.when else ""
+    why = f"Why: {option.recommended} " if option.recommended else ""
+    text = (
+        f"{option.display}: {why}{when}{option.pros} Cons: {option.cons} "
+        f"Best for: {option.best_for}"
+    )
+    return wrap(text, "  - ", "    ")
 
 
 def help_text(question: Question) -> str:
-    """Return the text copier shows above a question: prompt, help, each option's trade-offs."""
-    lines = [question.prompt]
+    """Return the text copier shows above a question: prompt, help, each option's trade-offs.
+
+    Every line is wrapped to :data:`HELP_WIDTH` columns.
+    """
+    lines = wrap(question.prompt)
     if question.help:
-        lines.append(question.help)
-    lines.extend(_option_line(option) for option in question.options)
+        lines.extend(wrap(question.help))
+    for option in question.options:
+        lines.extend(_option_lines(option))
     fills = ", ".join(f"{fill.doc.rsplit('/', 1)[-1]} ({fill.section})" for fill in question.fills)
-    lines.append(f"Fills: {fills}")
+    lines.extend(wrap(f"Fills: {fills}", "", "  "))
     return "\n".join(lines)
 
 
 def _default(bank: Bank, question: Question) -> Any:
-    source = question.default_from
-    if source is None:
+    if question.covers:
+        given = " or ".join(f"{key} is defined" for key in question.covers)
+        return f"{{{{ not ({given}) }}}}"
+    if question.default_from is None:
         return question.default
-    if source.option_field is not None:
-        table = {
-            option.value: getattr(option, source.option_field)
-            for option in bank.question(source.key).options
-        }
-        return f"{{{{ {lit(table)}[{source.key}] }}}}"
-    if source.scheduler:
-        tools = lit({t.value: default_scheduler(bank, t.value) for t in bank.technologies})
-        return (
-            f"{{{{ {tools}[{source.key}] if (schedules | length > 0 or 'scheduled' in job_types)"
-            " else 'none' }}"
-        )
-    if source.copy_value:
-        return f"{{{{ {source.key} }}}}"
-    if source.minus:
-        return f"{{{{ {lit(question.default)} | reject('in', {source.key}) | list }}}}"
-    if source.at_most:
-        return f"{{{{ [{lit(question.default)}, {source.key}] | min }}}}"
-    if source.table is not None:
-        lookup = lit(dict(source.table))
-        return f"{{{{ {lookup}.get({source.key}, {lit(source.otherwise)}) }}}}"
-    assert source.factor is not None and question.max is not None
-    return f"{{{{ [{source.key} * {source.factor}, {int(question.max)}] | min }}}}"
+    prefix, expr = derived_default(bank, question)
+    if question.default_from.suggested and question.default_from.key == "job_types":
+        return prefix + f"{{{{ {expr} if {expr} is string else {expr} | tojson }}}}"
+    return prefix + f"{{{{ {expr} }}}}"
+
+
+def _recommended_help(bank: Bank, question: Question) -> str:
+    """Jinja listing the values a recommended-settings question stands for, wrapped."""
+    lines = []
+    for key in question.covers:
+        covered = bank.question(key)
+        if covered.kind == "reason":
+            continue
+        prefix, expr = derived_default(bank, covered)
+        shown = f"{key}: ' ~ ({key} if {key} is string else {key} | tojson)"
+        # Every line break comes from an expression: the statements trim the text around them.
+        wrapped = f"('  - {shown}) | wordwrap({HELP_WIDTH - 6}, false, '\\n      ', false)"
+        line = f"{{{{ '\\n' ~ {wrapped} }}}}"
+        if covered.ask_when is not None:
+            operator = "!=" if covered.ask_when.differs else "=="
+            test = f"{covered.ask_when.key} {operator} {lit(covered.ask_when.equals)}"
+            line = f"{{%- if {test} -%}}{line}{{%- endif -%}}"
+        lines.append(f"{prefix}{{%- set {key} = {expr} -%}}{line}")
+    return "".join(lines)
 
 
 def _layout(check: str) -> str:
@@ -104,13 +139,21 @@ def _choice(bank: Bank, question: Question, value: str) -> Any:
     A select prompt does not run the question's validator, so rules of a single-choice question
     also go on each choice: copier shows a disabled choice with the reason and skips it.
     """
-    check = choice_validator(bank, question, value)
+    check = choice_validator(bank, question, value, HELP_WIDTH)
     return {"value": value, "validator": _layout(check)} if check else value
 
 
 def question_entry(bank: Bank, question: Question) -> dict[str, Any]:
     """Return the copier.yml entry of one question."""
     entry: dict[str, Any] = {"type": COPIER_TYPES[question.kind], "help": help_text(question)}
+    if question.covers:
+        entry["help"] = (
+            "\n".join(wrap(question.prompt))
+            + "\nThe recommended settings, from the job types and earlier answers:"
+            + _recommended_help(bank, question)
+            + "{{ '\\n' }}"
+            + "\n".join(wrap(question.help))
+        )
     if question.options:
         entry["choices"] = {
             option.display: _choice(bank, question, option.value) for option in question.options
@@ -120,9 +163,20 @@ def question_entry(bank: Bank, question: Question) -> dict[str, Any]:
     if COPIER_TYPES[question.kind] == "yaml":
         entry["multiline"] = False
     entry["default"] = _default(bank, question)
+    conditions = []
+    if question.covered_by is not None:
+        conditions.append(f"not {question.covered_by}")
     if question.ask_when is not None:
-        entry["when"] = f"{{{{ {question.ask_when.key} == {lit(question.ask_when.equals)} }}}}"
-    check = validator(bank, question)
+        operator = "!=" if question.ask_when.differs else "=="
+        conditions.append(f"{question.ask_when.key} {operator} {lit(question.ask_when.equals)}")
+    if conditions:
+        entry["when"] = f"{{{{ {' and '.join(conditions)} }}}}"
+    extra = ""
+    if question.covered_by is not None:
+        # After the rules, and only when they pass: the order of evaluate.evaluate.
+        check = recommended_check(question, *derived_default(bank, question))
+        extra = f"{{%- if ns.errs | length == 0 -%}}{check}{{%- endif -%}}"
+    check = validator(bank, question, extra)
     if check:
         entry["validator"] = _layout(check)
     return entry
@@ -215,7 +269,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     path: Path = args.path or repository_copier_yml()
     text = render_copier_yml(load_bank())
     if args.write:
-        path.write_text(text, encoding="utf-8")
+        try:
+            write_file(path, text, "copier.yml")
+        except UsageError as exc:
+            print(f"copier_gen: error: {exc}", file=sys.stderr)
+            return 2
         print(f"wrote {path}")
         return 0
     current = path.read_text(encoding="utf-8") if path.exists() else ""

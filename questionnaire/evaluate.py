@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .bank import Bank, Question
-from .checks import Problem, check_field, describe, is_int
+from .checks import Problem, check_field, describe, is_int, show
 from .rules import RULES, default_scheduler, needs_scheduler
 
 
@@ -34,6 +34,14 @@ def default_for(question: Question, values: Mapping[str, Any], bank: Bank) -> An
     source = question.default_from
     if source is None:
         return question.default
+    base = question.default
+    if source.suggested:
+        if "job_types" not in values:
+            return None
+        found = bank.decision_tree.suggestion(question.key, values["job_types"])
+        base = question.default if found is None else found
+        if source.key == "job_types":
+            return base
     earlier = values.get(source.key)
     if earlier is None:
         return None
@@ -50,7 +58,7 @@ def default_for(question: Question, values: Mapping[str, Any], bank: Bank) -> An
     if source.minus:
         return [item for item in question.default if item not in earlier]
     if source.at_most:
-        return min(question.default, earlier)
+        return min(base, earlier)
     if source.table is not None:
         return source.table.get(earlier, source.otherwise)
     if source.factor is not None and is_int(earlier) and question.max is not None:
@@ -62,6 +70,24 @@ def _unknown_key(key: object, bank: Bank) -> str:
     close = difflib.get_close_matches(str(key), list(bank.by_key), n=1)
     guess = f" (did you mean {close[0]}?)" if close else ""
     return f"{key}: unknown answer key{guess}; remove it or correct its spelling"
+
+
+def _off_recommendation(
+    question: Question, value: Any, values: Mapping[str, Any], bank: Bank
+) -> list[Problem]:
+    """Flag an answer the recommended settings cover that is not their value (copier skips it)."""
+    expected = default_for(question, values, bank)
+    if expected is None or value == expected:
+        return []
+    flag = question.covered_by
+    return [
+        Problem(
+            question.key,
+            "",
+            f"{show(value)} is not the recommended {show(expected)}, but {flag} is true; set "
+            f"{flag} to false to choose your own, or remove this answer",
+        )
+    ]
 
 
 def evaluate(bank: Bank, data: object) -> Evaluation:
@@ -81,6 +107,8 @@ def evaluate(bank: Bank, data: object) -> Evaluation:
     for question in bank.questions:
         if question.key in answers:
             value, found = check_field(question, answers[question.key])
+        elif question.covers:
+            value, found = not any(key in answers for key in question.covers), []
         else:
             value, found = default_for(question, values, bank), []
             if value is None:
@@ -94,8 +122,11 @@ def evaluate(bank: Bank, data: object) -> Evaluation:
                     continue
                 messages = rule.check(bank, question, {**values, question.key: value})
                 found.extend(Problem(question.key, "", message) for message in messages)
+            given = question.key in answers and question.covered_by is not None
+            if not found and given and values.get(str(question.covered_by)) is True:
+                found = _off_recommendation(question, value, values, bank)
         if found:
             failed.add(question.key)
             values.pop(question.key, None)
-            problems.extend(f"{question.group}.{p.local}" for p in found)
+            problems.extend(f"{question.path}{p.subpath}: {p.message}" for p in found)
     return Evaluation(values, tuple(problems))

@@ -63,12 +63,15 @@ def new_project(
     defaults: bool = False,
     overwrite: bool = False,
     cache: TemplateCache | None = None,
+    validated: Answers | None = None,
 ) -> Answers:
     """Generate into ``destination``; return the answers copier recorded, validated.
 
     With ``data`` or ``defaults`` nothing is asked; otherwise copier asks every question in the
     terminal. Keys of ``data`` starting with ``_`` are dropped. With ``cache``, the template is
     published there and copied from its tag (the project can then be updated with copier).
+    ``validated`` is ``data`` already validated by the caller: it is returned as it is, so the
+    answers are validated once (copier's validators agree with the model: an agreement test).
     """
     answers = {k: v for k, v in (data or {}).items() if not k.startswith("_")}
     quiet = defaults or data is not None
@@ -78,6 +81,8 @@ def new_project(
     else:
         with tempfile.TemporaryDirectory(prefix="jobforge-template-") as tmp:
             _copy(source.materialize(Path(tmp)), destination, answers, quiet, overwrite, None)
+    if validated is not None:
+        return validated
     answers_file = destination / ANSWERS_FILE
     try:
         return load_answers(answers_file)

@@ -74,19 +74,19 @@ def _range(q: Question) -> str:
     else:
         test = f"not (v >= {low} and v <= {high})"
         text = f" is out of range {low}..{high}; set a value between {low} and {high}{hint(q)}"
-    key = lit(q.key + ": ")
+    key = lit(q.path + ": ")
     return f"{{%- if {test} -%}}{add(f'{key} ~ v ~ {lit(text)}')}{{%- endif -%}}"
 
 
 def _text(q: Question) -> str:
-    message = f"{q.key}: the name is empty; write one such as '{q.example}'"
+    message = f"{q.path}: the name is empty; write one such as '{q.example}'"
     return f"{{%- if v.strip() == '' -%}}{add(lit(message))}{{%- endif -%}}"
 
 
 def _identifier(q: Question) -> str:
     bad = f" is not a valid Python package name; {NAME_FIX} (e.g. '{q.example}')"
     kw = f" is a Python keyword; choose another name such as '{q.example}'"
-    key, value = lit(q.key + ": "), show("v")
+    key, value = lit(q.path + ": "), show("v")
     return (
         f"{{%- if not v.isidentifier() -%}}{add(f'{key} ~ {value} ~ {lit(bad)}')}"
         f"{{%- elif v in {lit(keyword.kwlist)} -%}}"
@@ -97,20 +97,20 @@ def _identifier(q: Question) -> str:
 def _multiselect(q: Question) -> str:
     if q.min_items < 1:
         return ""
-    message = f"{q.key}: nothing is chosen; choose at least one of: {', '.join(q.choices)}"
+    message = f"{q.path}: nothing is chosen; choose at least one of: {', '.join(q.choices)}"
     return f"{{%- if v | length < {q.min_items} -%}}{add(lit(message))}{{%- endif -%}}"
 
 
 def _list_guard(q: Question, example: str) -> str:
     text = f", not a list; write a YAML list such as {example}"
-    key, value, kind = lit(q.key + ": "), show("v"), describe("v")
+    key, value, kind = lit(q.path + ": "), show("v"), describe("v")
     return f"{{%- if {not_a_list('v')} -%}}" + add(
         f"{key} ~ {value} ~ ' is ' ~ {kind} ~ {lit(text)}"
     )
 
 
 def _at(q: Question) -> str:
-    return f"{lit(q.key + '[')} ~ loop.index0 ~ {lit(']: ')}"
+    return f"{lit(q.path + '[')} ~ loop.index0 ~ {lit(']: ')}"
 
 
 def _identifier_list(q: Question) -> str:
@@ -118,7 +118,7 @@ def _identifier_list(q: Question) -> str:
     return (
         _list_guard(q, "[default]")
         + "{%- elif v | length == 0 -%}"
-        + add(lit(f"{q.key}: the list is empty; list at least one queue, e.g. [default]"))
+        + add(lit(f"{q.path}: the list is empty; list at least one queue, e.g. [default]"))
         + "{%- else -%}{%- set ns.seen = [] -%}{%- for item in v -%}"
         + "{%- if not (item is string and item.isidentifier()) -%}"
         + add(f"{at} ~ {show('item')} ~ {lit(' is not a valid queue name; ' + NAME_FIX)}")
@@ -239,7 +239,7 @@ def _cron(expr: str) -> str:
 
 
 def _schedule_list(q: Question) -> str:
-    at = f"{lit(q.key + '[')} ~ idx ~ ']'"  # idx: the outer loop's index (inner loops rebind loop)
+    at = f"{lit(q.path + '[')} ~ idx ~ ']'"  # idx: the outer loop's index (inner loops rebind loop)
     unknown = "; a schedule has name and either cron or every_seconds"
     name, cron, every = "item['name']", "item['cron']", "item['every_seconds']"
     cron_fix = lit("; " + CRON_FIX)
@@ -289,7 +289,7 @@ def _schedule_list(q: Question) -> str:
 def _broker_url(q: Question) -> str:
     fix = "; remove it and set the real URL in JOBS_BROKER_URL at run time"
     not_url = f"' is not a URL; write one such as {q.example}"
-    start = lit(q.key + ": '")
+    start = lit(q.path + ": '")
     return (
         "{%- if v == '' or v.split() | join('') != v or '://' not in v -%}"
         + add(f"{start} ~ v ~ {lit(not_url)}")
@@ -301,7 +301,7 @@ def _broker_url(q: Question) -> str:
         + " ~ netloc.rsplit('@', 1)[1] ~ rest[netloc | length:] -%}"
         + add(f"{start} ~ masked ~ {lit(PASSWORD + fix)}")
         + "{%- elif 'password=' in v.lower() -%}"
-        + add(lit(f"{q.key}: the URL contains a password parameter{fix}"))
+        + add(lit(f"{q.path}: the URL contains a password parameter{fix}"))
         + "{%- endif -%}{%- endif -%}"
     )
 
@@ -321,13 +321,14 @@ def _timezone(q: Question) -> str:
     return (
         f"{{%- if v == '' or v.strip({lit(TIMEZONE_CHARS)}) != '' or v.startswith('/')"
         " or v.endswith('/') or '//' in v or '..' in v -%}"
-        + add(f"{lit(q.key + ': ')} ~ {show('v')} ~ {lit(message)}")
+        + add(f"{lit(q.path + ': ')} ~ {show('v')} ~ {lit(message)}")
         + "{%- endif -%}"
     )
 
 
 FIELD_JINJA: Mapping[str, Callable[[Question], str]] = {
     "text": _text,
+    "reason": lambda q: "",  # any text, empty included; copier's str type casts the rest
     "identifier": _identifier,
     "int": _range,
     "float": _range,
@@ -355,7 +356,7 @@ def _suitable(bank: Bank) -> dict[str, str]:
 
 
 def _rule(bank: Bank, q: Question, name: RuleName) -> str:
-    k = lit(q.key + ": ")
+    k = lit(q.path + ": ")
     if name == "broker_scheme_fits_technology":
         schemes = {t.value: list(t.url_schemes) for t in bank.technologies}
         label = {t.value: t.label for t in bank.technologies}
@@ -479,18 +480,58 @@ NAMESPACE = (
 )
 
 
-def choice_validator(bank: Bank, question: Question, value: str) -> str:
-    """Return the validator disabling one choice of a single-choice question, or ''."""
+#: Where a select list shows a disabled choice's reason: ``   - {label} ({reason})``.
+DISABLED_PREFIX, DISABLED_INDENT = 5, 7
+
+
+def choice_validator(bank: Bank, question: Question, value: str, width: int) -> str:
+    """Return the validator disabling one choice of a single-choice question, or ''.
+
+    A select list prints the reason after the choice's label and cuts it at the terminal edge,
+    so the reason is wrapped to ``width`` columns, its first line starting after the label.
+    """
     if question.kind != "choice" or not question.rules:
         return ""
     rules = "".join(_rule(bank, question, name) for name in question.rules)
-    return f"{NAMESPACE}{{%- set v = {lit(value)} -%}}{rules}{{{{- ns.errs | join('\\n') -}}}}"
+    label = question.option(value).display
+    pad = "~" * (DISABLED_PREFIX + len(label) + len(" ("))
+    # wordwrap does not count the indent it inserts, so every line gets the indent's room.
+    wrapped = (
+        f"({lit(pad)} ~ (ns.errs | join(' '))) | wordwrap({width - 1 - DISABLED_INDENT}, false, "
+        f"{lit(chr(10) + ' ' * DISABLED_INDENT)}, false)"
+    )
+    return (
+        f"{NAMESPACE}{{%- set v = {lit(value)} -%}}{rules}"
+        f"{{%- if ns.errs -%}}{{{{- ({wrapped})[{len(pad)}:] -}}}}{{%- endif -%}}"
+    )
 
 
-def validator(bank: Bank, question: Question) -> str:
-    """Return the copier ``validator`` of a question, or '' when copier's type check suffices."""
+def recommended_check(question: Question, prelude: str, expected: str) -> str:
+    """Jinja failing an answer that differs from the recommended ``expected`` value.
+
+    Copier skips a question its part's recommended settings cover, yet uses a value given for
+    it: the value must then be the recommended one (the words of evaluate._off_recommendation).
+    """
+    flag = question.covered_by
+    fix = f", but {flag} is true; set {flag} to false to choose your own, or remove this answer"
+    return (
+        f"{{%- if {flag} is defined and {flag} -%}}{prelude}{{%- set expected = {expected} -%}}"
+        "{%- if v != expected -%}"
+        + add(
+            f"{lit(question.path + ': ')} ~ {show('v')} ~ ' is not the recommended ' ~ "
+            f"{show('expected')} ~ {lit(fix)}"
+        )
+        + "{%- endif -%}{%- endif -%}"
+    )
+
+
+def validator(bank: Bank, question: Question, extra: str = "") -> str:
+    """Return the copier ``validator`` of a question, or '' when copier's type check suffices.
+
+    ``extra`` is Jinja run, like the cross-field rules, once the answer passed its own checks.
+    """
     field = FIELD_JINJA[question.kind](question)
-    rules = "".join(_rule(bank, question, name) for name in question.rules)
+    rules = "".join(_rule(bank, question, name) for name in question.rules) + extra
     if not field and not rules:
         return ""
     body = field

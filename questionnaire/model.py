@@ -1,6 +1,7 @@
 """The answers model: one frozen pydantic model whose fields are the answer keys.
 
-Field names, types, ranges and defaults mirror ``questions.yaml`` (a test fails when they drift).
+Field names and types mirror ``questions.yaml`` (a test fails when they drift); the limits and
+defaults of number answers are read from it (:func:`number_field`).
 Validation runs the bank's checks first (:func:`jobforge.questionnaire.evaluate.evaluate`), so an
 invalid mapping fails with every problem listed in jobforge's own words, and a constructed
 :class:`Answers` always satisfies every field and cross-field rule. Keys starting with ``_`` (such
@@ -21,7 +22,7 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, PydanticUndefined
 
 from .bank import Bank, load_bank
 from .evaluate import evaluate
@@ -58,6 +59,15 @@ MonitoringTool = Literal[
 ]
 AlertChannel = Literal["slack", "pagerduty", "email", "webhook"]
 
+#: What each Phase 9 question's optional reason field holds.
+REASON = "the team's own reason, free text; may be empty"
+
+#: What each "use the recommended settings" answer means.
+RECOMMENDED = (
+    "true: the rest of this part takes its defaults (none of it may be given); defaults to true "
+    "unless some of it is given"
+)
+
 #: Error code of the single pydantic error that carries every problem of an answers mapping.
 ANSWERS_ERROR_TYPE = "jobforge_answers"
 
@@ -66,6 +76,25 @@ ANSWERS_ERROR_TYPE = "jobforge_answers"
 def default_bank() -> Bank:
     """Return the bank shipped with the package, loaded once."""
     return load_bank()
+
+
+def _limit(value: float) -> float:
+    return int(value) if float(value).is_integer() else value
+
+
+def number_field(key: str, description: str | None = None) -> Any:
+    """Return a number answer's field: its default and limits as the question bank has them.
+
+    The bank is the one place a number question's range lives; copier's validator, the checks,
+    this field and the JSON Schema all read it from there.
+    """
+    question = default_bank().question(key)
+    assert question.min is not None and question.max is not None
+    default = PydanticUndefined if question.default is None else question.default
+    low, high = _limit(question.min), _limit(question.max)
+    if question.min_exclusive:
+        return Field(default, gt=low, le=high, description=description)
+    return Field(default, ge=low, le=high, description=description)
 
 
 class Schedule(BaseModel):
@@ -102,19 +131,27 @@ class Answers(BaseModel):
         description="development URL; scheme fits the technology; no password "
         "(defaults to the technology's local URL)"
     )
+    queue_technology_reason: str = Field(
+        "", description="the team's own reason, free text; may be empty"
+    )
     # worker architecture
-    worker_count: int = Field(2, ge=1, le=64)
-    worker_concurrency: int = Field(4, ge=1, le=256)
+    worker_architecture_recommended: bool = Field(True, description=RECOMMENDED)
+    worker_count: int = number_field("worker_count")
+    worker_concurrency: int = number_field("worker_concurrency")
     queues: tuple[str, ...] = Field(("default",), min_length=1)
     worker_types: Literal["uniform", "specialized"] = "uniform"
     scaling_strategy: Literal["manual", "autoscale", "serverless"] = "manual"
-    max_workers: int = Field(
-        ge=1, le=1000, description=">= worker_count (defaults to 4 x worker_count, at most 1000)"
+    max_workers: int = number_field(
+        "max_workers", ">= worker_count (defaults to 4 x worker_count, at most the maximum)"
     )
-    worker_memory_limit_mb: int = Field(512, ge=64, le=1048576)
-    worker_cpu_limit: float = Field(1.0, ge=0.1, le=64)
-    job_timeout_seconds: int = Field(300, ge=1, le=86400)
+    worker_memory_limit_mb: int = number_field("worker_memory_limit_mb")
+    worker_cpu_limit: float = number_field("worker_cpu_limit")
+    job_timeout_seconds: int = number_field("job_timeout_seconds")
+    worker_architecture_reason: str = Field(
+        "", description="the team's own reason, free text; may be empty"
+    )
     # scheduling
+    scheduling_recommended: bool = Field(True, description=RECOMMENDED)
     schedules: tuple[Schedule, ...] = ()
     timezone: str = Field("UTC", description="IANA time zone name that zoneinfo knows")
     delayed_jobs: bool = True
@@ -125,8 +162,10 @@ class Answers(BaseModel):
     )
     overlap_policy: Literal["skip", "queue", "allow"] = "skip"
     missed_run_policy: Literal["skip", "run_once", "run_all"] = "run_once"
+    scheduling_reason: str = Field("", description=REASON)
     # retry logic
-    max_retries: int = Field(3, ge=0, le=25)
+    retry_logic_recommended: bool = Field(True, description=RECOMMENDED)
+    max_retries: int = number_field("max_retries")
     backoff_strategy: Literal["exponential", "fixed"] = "exponential"
     backoff_delays_seconds: tuple[int, ...] = Field(
         (60, 300, 900),
@@ -146,11 +185,15 @@ class Answers(BaseModel):
         description="no kind also in retry_on; the default leaves out kinds chosen in retry_on",
     )
     dead_letter_queue: bool = True
-    dlq_alert_threshold: int = Field(10, ge=1, le=1000000)
+    dlq_alert_threshold: int = number_field("dlq_alert_threshold")
     manual_retry: bool = Field(
         True, description="needs dead_letter_queue; defaults to (and is asked only with) it"
     )
+    retry_logic_reason: str = Field(
+        "", description="the team's own reason, free text; may be empty"
+    )
     # monitoring
+    monitoring_recommended: bool = Field(True, description=RECOMMENDED)
     metrics: tuple[Metric, ...] = (
         "queue_depth",
         "duration",
@@ -159,13 +202,14 @@ class Answers(BaseModel):
         "dlq_size",
         "throughput",
     )
-    queue_depth_alert: int = Field(1000, ge=1, le=100000000)
-    failure_rate_alert_percent: float = Field(5.0, gt=0, le=100)
-    duration_p95_alert_seconds: int = Field(
-        60, ge=1, le=86400, description="at most job_timeout_seconds, which caps the default"
+    queue_depth_alert: int = number_field("queue_depth_alert")
+    failure_rate_alert_percent: float = number_field("failure_rate_alert_percent")
+    duration_p95_alert_seconds: int = number_field(
+        "duration_p95_alert_seconds", "at most job_timeout_seconds, which caps the default"
     )
     monitoring_tools: tuple[MonitoringTool, ...] = ("prometheus", "json_logs")
     alert_channels: tuple[AlertChannel, ...] = ("email",)
+    monitoring_reason: str = Field("", description=REASON)
 
     @model_validator(mode="before")
     @classmethod

@@ -1,16 +1,15 @@
 """Suggest answers from the job-type decision tree.
 
-Each job type in ``decision_tree.yaml`` carries the answers its pattern implies (``suggests``).
-Several job types merge: lists are united in order, numbers take the largest value, anything else
-keeps the first suggestion. The result is completed with defaults and validated, so a
-recommendation is always a valid answers file.
+Each job type in ``decision_tree.yaml`` carries the answers its pattern implies (``suggests``);
+the answers model already takes those as its defaults (merged by
+:meth:`~.bank.DecisionTree.suggestion`), so a recommendation is the validated answers of the job
+types and the technology alone: the same defaults copier offers at its prompts.
 """
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
-from typing import Any
 
 import yaml
 
@@ -19,14 +18,6 @@ from jobforge.errors import UsageError
 from .bank import Bank
 from .model import Answers
 from .validation import validate_answers
-
-
-def _merge(current: Any, new: Any) -> Any:
-    if isinstance(current, list) and isinstance(new, list):
-        return current + [item for item in new if item not in current]
-    if isinstance(current, int | float) and isinstance(new, int | float):
-        return max(current, new)
-    return current
 
 
 def recommend(bank: Bank, job_types: Sequence[str], queue_technology: str = "sqlite") -> Answers:
@@ -44,17 +35,9 @@ def recommend(bank: Bank, job_types: Sequence[str], queue_technology: str = "sql
             f"queue technology {queue_technology!r} is unknown; choose from: "
             f"{', '.join(technologies)}"
         )
-    chosen = [jt for jt in bank.decision_tree.job_types if jt.value in job_types]
-    suggested: dict[str, Any] = {}
-    for job_type in chosen:
-        for key, value in job_type.suggests.items():
-            suggested[key] = _merge(suggested[key], value) if key in suggested else value
-    answers: dict[str, Any] = {
-        "job_types": [jt.value for jt in chosen],
-        "queue_technology": queue_technology,
-        **suggested,
-    }
-    return validate_answers(answers, bank)  # the scheduler tool defaults from the technology
+    chosen = [jt.value for jt in bank.decision_tree.job_types if jt.value in job_types]
+    # Every default that a job type suggests derives from the job types (see evaluate.default_for).
+    return validate_answers({"job_types": chosen, "queue_technology": queue_technology}, bank)
 
 
 def render_recommendation(bank: Bank, answers: Answers) -> str:

@@ -13,6 +13,7 @@ from .checks import number
 
 KIND_TEXT = {
     "text": "text",
+    "reason": "free text, may be empty",
     "identifier": "Python identifier",
     "int": "whole number",
     "float": "number",
@@ -47,7 +48,9 @@ def _question(question: Question) -> list[str]:
         f"- Fills: {fills}",
     ]
     if question.ask_when is not None:
-        lines.append(f"- Asked only when `{question.ask_when.key}` is `{question.ask_when.equals}`")
+        when = question.ask_when
+        verb = "is not" if when.differs else "is"
+        lines.append(f"- Asked only when `{when.key}` {verb} `{when.equals}`")
     if question.rules:
         lines.append(f"- Cross-field rules: {', '.join(f'`{r}`' for r in question.rules)}")
     if question.help:

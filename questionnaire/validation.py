@@ -7,11 +7,17 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from jobforge.errors import AnswersError, UsageError
+from jobforge.errors import AnswersError
+from jobforge.files import read_text_file
 
 from .bank import Bank
 from .checks import show
 from .model import ANSWERS_ERROR_TYPE, Answers, default_bank
+
+#: The fix offered when a path given as an answers file is not one.
+ANSWERS_EXAMPLE = (
+    "a YAML answers file such as examples/answers/sqlite.yml or one written by jobforge recommend"
+)
 
 
 def _messages(error: ValidationError, bank: Bank) -> list[str]:
@@ -24,9 +30,11 @@ def _messages(error: ValidationError, bank: Bank) -> list[str]:
         # A type the bank's checks let through: still name the field, value and fix.
         loc = [str(part) for part in item["loc"]]
         key = loc[0] if loc else "answers"
-        group = bank.by_key[key].group + "." if key in bank.by_key else ""
+        where = ".".join(loc) or key
+        if key in bank.by_key:
+            where = bank.by_key[key].path + where[len(key) :]
         messages.append(
-            f"{group}{'.'.join(loc) or key}: {show(item.get('input'))} is invalid "
+            f"{where}: {show(item.get('input'))} is invalid "
             f"({item['msg']}); see the question's help in copier.yml"
         )
     return messages
@@ -52,14 +60,9 @@ def answer_errors(data: object, bank: Bank | None = None) -> list[str]:
 
 def read_answers_file(path: Path) -> object:
     """Read an answers file as YAML; a syntax error becomes an :class:`AnswersError`."""
+    text = read_text_file(path, "answers file", ANSWERS_EXAMPLE)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such answers file; check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the answers file ({exc})") from None
-    try:
-        return yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -67,6 +70,15 @@ def read_answers_file(path: Path) -> object:
         raise AnswersError(
             [f"answers file: not valid YAML{where} ({problem}); fix the syntax and check again"]
         ) from None
+    if data is None:
+        raise AnswersError(
+            [
+                "answers file: it holds no answers (empty, or comments only); write one "
+                "'key: value' line per answer, e.g. 'queue_technology: sqlite', or start from "
+                "`jobforge recommend --job-type immediate`"
+            ]
+        )
+    return data
 
 
 def load_answers(path: Path, bank: Bank | None = None) -> Answers:

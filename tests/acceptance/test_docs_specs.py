@@ -210,3 +210,72 @@ def test_diagrams_show_the_lifecycle_states_and_the_components(projects: dict[st
         "FAILED --> DEAD",
     ):
         assert edge in text
+
+
+def _rows(text: str) -> dict[str, list[str]]:
+    """Table rows keyed by their first cell."""
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith("| ") and not line.startswith("| ---"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+            rows[cells[0]] = cells
+    return rows
+
+
+def _own_words(text: str) -> str:
+    return text[:-1] if text.endswith(".") else text
+
+
+@pytest.mark.parametrize("example", [p.stem for p in EXAMPLES])
+def test_options_spec_gives_every_alternative_a_reason_from_its_trade_offs_and_the_answers(
+    example: str, projects: dict[str, Path]
+) -> None:
+    answers = answers_of(next(p for p in EXAMPLES if p.stem == example))
+    text = _doc(projects[example], SPEC_DOCS[2])
+    technology = BANK.question("queue_technology")
+    chosen = technology.option(answers["queue_technology"])
+    count = len(answers["schedules"])
+    from_answers = [
+        chosen.label,
+        f"{answers['worker_count']} workers",
+        f"job types ({', '.join(answers['job_types'])})",
+        f"({count} schedule" if count else "recurring jobs",
+        "this project",
+    ]
+    rows = _rows(sections(text)["Data & State"])
+    for option in technology.options:
+        if option.value == chosen.value:
+            continue
+        reason = rows[f"{option.label} (`{option.value}`)"][-1]
+        assert f"its own cons: {_own_words(option.cons)}" in reason, (option.value, reason)
+        assert any(token in reason for token in from_answers), (option.value, reason)
+    decisions = _rows(sections(text)["Decisions"])
+    checked = 0
+    for key in ("worker_types", "scaling_strategy", "scheduler_tool", "backoff_strategy"):
+        question = BANK.question(key)
+        for option in question.options:
+            if option.value != answers[key]:
+                reason = decisions[f"{option.label} (`{option.value}`)"][-1]
+                assert f"its own cons: {_own_words(option.cons)}" in reason, (key, reason)
+                picked = question.option(answers[key])
+                grounded = [picked.label, chosen.label, "this project"]
+                assert any(token in reason for token in grounded), (key, reason)
+                checked += 1
+    assert checked >= 10
+    # Never the old circular reason: a consequence of the choice offered as its cause.
+    assert "does not run on it" not in text and "the chosen scheduler" not in text
+
+
+@pytest.mark.parametrize("example", [p.stem for p in EXAMPLES])
+def test_options_spec_carries_the_teams_own_reasons_when_given(
+    example: str, projects: dict[str, Path]
+) -> None:
+    answers = answers_of(next(p for p in EXAMPLES if p.stem == example))
+    decisions = sections(_doc(projects[example], SPEC_DOCS[2]))["Decisions"]
+    reasons = [key for key in answers if key.endswith("_reason")]
+    assert len(reasons) == 5
+    for key in reasons:
+        if answers[key]:
+            assert f"**The team's reason**: {answers[key]}" in decisions
+    given = sum(1 for key in reasons if answers[key])
+    assert decisions.count("The team gave no reason of its own") == 5 - given

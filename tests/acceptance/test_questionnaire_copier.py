@@ -18,8 +18,9 @@ import pexpect
 import pytest
 import yaml
 from jobforge.questionnaire import Answers, answer_errors, load_answers, load_bank
-from jobforge.questionnaire.copier_gen import ANSWERS_FILE
+from jobforge.questionnaire.copier_gen import ANSWERS_FILE, wrap
 from jobforge.questionnaire.generate import BundledTemplate
+from jobforge.questionnaire.recommend import recommend
 
 from jobforge.cli import main
 
@@ -77,11 +78,10 @@ def test_run_copy_rejects_invalid_answers_with_the_models_message(
 ) -> None:
     data = example(f"invalid/{name}")
     [expected] = answer_errors(data)
-    key_and_message = expected.split(".", 1)[1]
     with pytest.raises(ValueError) as exc:
         run_copy(template_root, tmp_path / "app", data)
-    key = key_and_message.split(":")[0].split("[")[0]
-    assert str(exc.value) == f"Validation error for question '{key}': {key_and_message}"
+    key = expected.split(":")[0].split("[")[0].split(".")[-1]
+    assert str(exc.value) == f"Validation error for question '{key}': {expected}"
     assert not (tmp_path / "app" / ANSWERS_FILE).exists()
 
 
@@ -92,7 +92,8 @@ def test_run_copy_disables_a_scheduler_that_does_not_fit_the_backend(
     [expected] = answer_errors(data)
     with pytest.raises(ValueError) as exc:
         run_copy(template_root, tmp_path / "app", data)
-    assert str(exc.value) == "Invalid choice for 'scheduler_tool': " + expected.split(".", 1)[1]
+    # The same words, wrapped to fit the select list where the choice shows as disabled.
+    assert " ".join(str(exc.value).split()) == "Invalid choice for 'scheduler_tool': " + expected
 
 
 def test_jobforge_new_with_an_answers_file_generates_and_records_them(
@@ -102,6 +103,25 @@ def test_jobforge_new_with_an_answers_file_generates_and_records_them(
     assert main(["new", str(tmp_path / "app"), "--answers", str(source)]) == 0
     assert "generated" in capsys.readouterr().out
     assert load_answers(tmp_path / "app" / ANSWERS_FILE) == load_answers(source)
+
+
+@pytest.mark.parametrize("how", ["--answers", "--defaults"])
+def test_jobforge_new_validates_the_answers_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    from jobforge.questionnaire import model
+
+    calls: list[object] = []
+
+    def counted(bank: Any, data: object) -> Any:
+        calls.append(data)
+        return evaluate(bank, data)
+
+    evaluate = model.evaluate
+    monkeypatch.setattr(model, "evaluate", counted)
+    source = ["--answers", str(EXAMPLES / "sqlite.yml")] if how == "--answers" else [how]
+    assert main(["new", str(tmp_path / "app"), *source]) == 0
+    assert len(calls) == 1
 
 
 def test_jobforge_new_with_defaults_accepts_every_default(tmp_path: Path) -> None:
@@ -145,6 +165,8 @@ KEYS: dict[str, str] = {
     "delayed_jobs": "n",
     "max_retries": typed("5"),
     "monitoring_tools": DOWN + DOWN + SPACE + ENTER,  # also tick Flower
+    # Decline every part's recommended settings, so each of its questions is asked.
+    **{q.key: "n" for q in BANK.questions if q.covers},
 }
 
 
@@ -166,10 +188,10 @@ def test_a_person_answers_the_interactive_prompts_and_the_answers_validate(
     with transcript.open("w") as log:
         child.logfile_read = log
         for question in BANK.questions:  # max_workers and manual_retry are asked here too
-            child.expect(re.escape(question.prompt))
+            child.expect(re.escape(wrap(question.prompt)[0]))
             if question.key == "worker_count":
                 child.send(typed("0"))  # a slip first: the validator must refuse it
-                child.expect(re.escape("worker_count: 0 is out of range 1..64"))
+                child.expect(re.escape("worker_architecture.worker_count: 0 is out of range 1..64"))
             child.send(KEYS.get(question.key, ENTER))
         child.expect(pexpect.EOF, timeout=120)
     child.close()
@@ -192,3 +214,45 @@ def test_a_person_answers_the_interactive_prompts_and_the_answers_validate(
     assert answers.max_retries == 5
     assert answers.monitoring_tools == ("prometheus", "flower", "json_logs")
     assert answers.manual_retry is True
+
+
+@pytest.mark.timeout(240)
+def test_the_recommended_path_takes_at_most_10_answers_and_equals_recommend(
+    tmp_path: Path,
+) -> None:
+    """The sqlite example's job types and technology, every part's recommended settings."""
+    target = example("sqlite.yml")
+    assert target["job_types"] == ["immediate", "scheduled"]
+    destination = tmp_path / "app"
+    env = dict(os.environ, PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm", NO_COLOR="1")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "jobforge", "new", str(destination)],
+        env=env,
+        dimensions=(60, 120),
+        encoding="utf-8",
+        timeout=60,
+    )
+    keys = {"job_types": DOWN + SPACE + ENTER}  # tick "scheduled" too; Enter everywhere else
+    answered: list[str] = []
+    questions = list(BANK.questions)
+    with (tmp_path / "transcript.txt").open("w") as log:
+        child.logfile_read = log
+        while True:
+            # Only questions after the last one answered: copier reprints an answered prompt.
+            patterns = [re.escape(wrap(q.prompt)[0]) for q in questions]
+            index = child.expect([*patterns, pexpect.EOF], timeout=120)
+            if index == len(questions):
+                break
+            question = questions[index]
+            answered.append(question.key)
+            child.send(keys.get(question.key, ENTER))
+            questions = questions[index + 1 :]
+    child.close()
+    assert child.exitstatus == 0
+    assert len(answered) <= 10, answered
+    assert not any(BANK.question(key).covered_by for key in answered), answered
+    recorded = load_answers(destination / ANSWERS_FILE)
+    expected = recommend(BANK, target["job_types"], target["queue_technology"])
+    assert recorded == expected
+    assert (recorded.job_timeout_seconds, recorded.scheduler_tool) == (60, "huey_periodic")

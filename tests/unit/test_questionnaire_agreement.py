@@ -11,6 +11,7 @@ which proves the faster evaluation is faithful. (``run_copy`` end to end is in
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 from collections.abc import Mapping
@@ -27,10 +28,11 @@ from copier._types import MISSING
 from copier._user_data import AnswersMap, Question
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jobforge.questionnaire import answer_errors, load_bank
+from jobforge.questionnaire import answer_errors, load_bank, validate_answers
 from jobforge.questionnaire.bank import Question as BankQuestion
 from jobforge.questionnaire.copier_gen import render_copier_yml
 from jobforge.questionnaire.generate import BundledTemplate
+from jobforge.questionnaire.recommend import recommend
 
 pytestmark = pytest.mark.unit
 
@@ -60,6 +62,12 @@ ENV = CachedEnvironment(
 
 def copier_outcome(data: Mapping[str, Any]) -> tuple[str, str] | None:
     """Mimic ``Worker._ask`` with ``data`` and ``defaults=True``: first (key, error) or None."""
+    outcome, _ = copier_answers(data)
+    return outcome
+
+
+def copier_answers(data: Mapping[str, Any]) -> tuple[tuple[str, str] | None, dict[str, Any]]:
+    """Like :func:`copier_outcome`, with every value copier renders the template with."""
     answers = AnswersMap(init=dict(data))
     for var_name, details in QUESTIONS.items():
         question = Question(
@@ -80,18 +88,22 @@ def copier_outcome(data: Mapping[str, Any]) -> tuple[str, str] | None:
             else:
                 answer = question.get_default()
         except (ValueError, TypeError) as exc:
-            return var_name, str(exc)
+            return (var_name, str(exc)), {}
         answers.user[var_name] = answer
-    return None
+    return None, {key: answers.combined[key] for key in QUESTIONS}
 
 
 def python_outcome(data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Return the model's problems as (key, ``key[subpath]: message``), in asking order."""
+    """Return the model's problems as (key, the whole line), in asking order.
+
+    A line starts with the question's path (``group.key`` or ``key``); copier's validator emits
+    the same whole line.
+    """
     problems = []
     for line in answer_errors(dict(data), BANK):
-        match = re.match(r"^(\w+)\.((\w+).*)$", line, re.DOTALL)
+        match = re.match(r"^(?:\w+\.)?(\w+)[\[:]", line)
         assert match, line
-        problems.append((match.group(3), match.group(2)))
+        problems.append((match.group(1), line))
     return problems
 
 
@@ -150,6 +162,8 @@ def value_strategy(q: BankQuestion) -> st.SearchStrategy[Any]:
     """Values of the right copier type for a question: valid, boundary and wrong ones."""
     if q.kind == "text":
         return st.one_of(st.sampled_from(["My App", "", "   ", "Shop"]), st.text(max_size=8))
+    if q.kind == "reason":
+        return st.one_of(st.sampled_from(["", "already using Redis for caching"]), st.text())
     if q.kind == "identifier":
         return st.one_of(
             st.sampled_from(["jobs", "my_jobs", "class", "None", "1abc", "a-b", "", "_x"]),
@@ -168,6 +182,8 @@ def value_strategy(q: BankQuestion) -> st.SearchStrategy[Any]:
         return st.one_of(
             st.floats(q.min - 1, q.max + 1, allow_nan=False),
             st.sampled_from([float(q.min), float(q.max), q.max + 0.5, q.min - 0.01]),
+            st.integers(int(q.min) - 1, int(q.max) + 1),
+            st.sampled_from([int(q.min), int(q.max) + 1]),  # whole numbers at the limits
         )
     if q.kind == "bool":
         return st.booleans()
@@ -232,14 +248,21 @@ def assert_agree(data: Mapping[str, Any], outcome: tuple[str, str] | None) -> No
     if message.startswith(validation):
         assert message == validation + expected
     elif message.startswith(disabled_choice) and " is not in [" not in message:
-        assert message == disabled_choice + expected  # a choice disabled by a rule
+        # A choice disabled by a rule: the same words, wrapped for the select list.
+        assert " ".join(message.split()) == disabled_choice + " ".join(expected.split())
     # otherwise copier's own type or choice check spoke, in its own words
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answer_sets())
 def test_copier_validators_and_model_agree_on_generated_answers(data: dict[str, Any]) -> None:
-    assert_agree(data, copier_outcome(data))
+    outcome, values = copier_answers(data)
+    assert_agree(data, outcome)
+    if outcome is None:
+        # Every default too: copier renders the project with the values the model records,
+        # including the answers a part's recommended settings skip.
+        model = validate_answers(dict(data), BANK).model_dump(mode="json")
+        assert values == model
 
 
 @pytest.fixture(scope="module")
@@ -306,12 +329,47 @@ def test_a_well_formed_unknown_time_zone_passes_copier_but_not_the_model() -> No
     assert python_outcome(data) == [
         (
             "timezone",
-            "timezone: 'Mars/Olympus' is not a time zone zoneinfo knows; use an IANA time zone "
-            "name such as 'UTC' or 'Europe/Berlin'",
+            "scheduling.timezone: 'Mars/Olympus' is not a time zone zoneinfo knows; use an IANA "
+            "time zone name such as 'UTC' or 'Europe/Berlin'",
         )
     ]
     assert copier_outcome({"timezone": "Mars Olympus"}) == (
         "timezone",
-        "Validation error for question 'timezone': timezone: 'Mars Olympus' is not a time zone "
-        "zoneinfo knows; use an IANA time zone name such as 'UTC' or 'Europe/Berlin'",
+        "Validation error for question 'timezone': scheduling.timezone: 'Mars Olympus' is not a "
+        "time zone zoneinfo knows; use an IANA time zone name such as 'UTC' or 'Europe/Berlin'",
     )
+
+
+JOB_TYPES = [jt.value for jt in BANK.decision_tree.job_types]
+
+
+@pytest.mark.parametrize("technology", BANK.question("queue_technology").choices)
+def test_copier_defaults_equal_the_recommendation_for_every_job_type_combination(
+    technology: str,
+) -> None:
+    """What copier fills in from the job types is what `jobforge recommend` suggests."""
+    for n in range(1, len(JOB_TYPES) + 1):
+        for combination in itertools.combinations(JOB_TYPES, n):
+            data = {"job_types": list(combination), "queue_technology": technology}
+            outcome, values = copier_answers(data)
+            assert outcome is None, (data, outcome)
+            expected = recommend(BANK, list(combination), technology).model_dump(mode="json")
+            assert values == expected, data
+
+
+def asked(key: str, context: dict[str, Any]) -> bool:
+    """Whether copier asks a question, given the answers before it."""
+    answers = AnswersMap(init=context)
+    question = Question(
+        answers=answers, context=dict(answers.combined), jinja_env=ENV, var_name=key,
+        **QUESTIONS[key],
+    )  # fmt: skip
+    return bool(question.get_when())
+
+
+def test_overlap_and_missed_run_are_asked_only_with_a_scheduler() -> None:
+    declined = {"scheduling_recommended": False}
+    for key in ("overlap_policy", "missed_run_policy"):
+        assert not asked(key, {**declined, "scheduler_tool": "none"})
+        assert asked(key, {**declined, "scheduler_tool": "huey_periodic"})
+        assert not asked(key, {"scheduling_recommended": True, "scheduler_tool": "huey_periodic"})

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 import yaml
 from jobforge.questionnaire import load_bank, validate_answers
+from jobforge.questionnaire.copier_gen import HELP_WIDTH, render_copier_yml
 from jobforge.questionnaire.copier_gen import main as copier_gen_main
-from jobforge.questionnaire.copier_gen import render_copier_yml
 from jobforge.questionnaire.recommend import recommend
 from jobforge.questionnaire.schema import answers_schema, schema_json
 
@@ -69,6 +69,19 @@ def test_committed_copier_yml_matches_the_question_bank() -> None:
     assert (ROOT / "copier.yml").read_text() == render_copier_yml(BANK), (
         "copier.yml drifted; run python -m jobforge.questionnaire.copier_gen --write"
     )
+
+
+def test_every_help_line_in_copier_yml_fits_76_columns() -> None:
+    from copier._jinja_ext import SandboxedEnvironment
+
+    config = yaml.safe_load((ROOT / "copier.yml").read_text())
+    # The widest values: every job type, Celery, autoscaling (help of recommended settings).
+    context = recommend(BANK, JOB_TYPES, "celery_redis").model_dump(mode="json")
+    context["scaling_strategy"] = "autoscale"
+    for key in (q.key for q in BANK.questions):
+        shown = SandboxedEnvironment().from_string(config[key]["help"]).render(context)
+        long = [line for line in shown.splitlines() if len(line) > HELP_WIDTH]
+        assert long == [], f"{key}: help lines wider than {HELP_WIDTH}: {long}"
 
 
 def test_copier_gen_check_exits_1_on_drift_and_write_repairs_it(tmp_path: Path) -> None:
@@ -171,3 +184,100 @@ def test_reference_lists_every_question_option_and_filled_section(
         for fill in question.fills:
             assert f"`{fill.doc}` ({fill.section})" in text
     assert "PostgreSQL + procrastinate (spec documents only)" in text
+
+
+# --- bad paths: one line naming the path, the problem and the fix, never a traceback ----------
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("jobforge: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("where", "fix"),
+    [
+        ("missing/dir/x.yml", "does not exist; create it first"),
+        (".", "it is a directory; name a file inside it"),
+        ("afile/x.yml", "is a file, not a directory"),
+    ],
+)
+def test_recommend_to_a_bad_destination_says_why_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str, fix: str
+) -> None:
+    (tmp_path / "afile").write_text("x")
+    target = tmp_path / where
+    assert main(["recommend", "--job-type", "batch", "-o", str(target)]) == 2
+    line = one_error_line(capsys)
+    assert f"{target}: cannot write the answers file: " in line
+    assert fix in line
+
+
+def test_copier_gen_write_to_a_missing_directory_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert copier_gen_main(["--write", "--path", str(tmp_path / "no" / "copier.yml")]) == 2
+    assert "does not exist; create it first" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\x00\xff\xfe", "not a text file (byte 0xff at offset 1 is not UTF-8); pass a YAML"),
+        (None, "is a directory; pass a YAML answers file"),
+        ("loop", "cannot read answers file (Too many levels of symbolic links); pass a YAML"),
+    ],
+    ids=["binary", "directory", "unreadable"],
+)
+def test_answers_check_names_a_fix_for_a_path_that_is_not_an_answers_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | str | None, expected: str
+) -> None:
+    path = tmp_path / "answers.yml"
+    if content is None:
+        path.mkdir()
+    elif content == "loop":
+        path.symlink_to(path)  # a symlink to itself: open() fails, even for root
+    else:
+        assert isinstance(content, bytes)
+        path.write_bytes(content)
+    assert main(["answers", "check", str(path)]) == 2
+    assert f"{path}: {expected}" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n"], ids=["empty", "comments-only"])
+def test_answers_check_on_an_empty_file_says_how_to_start_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    path = tmp_path / "answers.yml"
+    path.write_text(text)
+    assert main(["answers", "check", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].strip().startswith("answers file: it holds no answers")
+    assert "jobforge recommend" in out[1]
+
+
+def test_a_question_named_like_its_group_is_named_once_in_messages() -> None:
+    [message] = validate_errors({"queue_technology": {"queue_technology": "sqlite"}})
+    assert message.startswith("queue_technology: {'queue_technology': 'sqlite'} is not a choice")
+
+
+def validate_errors(data: object) -> list[str]:
+    from jobforge.questionnaire import answer_errors
+
+    return answer_errors(data, BANK)
+
+
+def test_new_into_a_file_or_an_unwritable_place_says_why_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["new", str(afile), "--defaults"]) == 2
+    assert "cannot generate a project there: it is a file" in one_error_line(capsys)
+    assert main(["new", str(afile / "sub"), "--defaults"]) == 2
+    assert f"{afile} is a file, not a directory" in one_error_line(capsys)
+    assert main(["new", "/proc/jobforge-nowhere/app", "--defaults"]) == 2
+    assert "cannot generate a project there: No such file or directory" in one_error_line(capsys)

@@ -97,7 +97,7 @@ def test_scheduler_tool_must_exist_for_the_backend(technology: str, tool: str, o
 
 
 def test_schedules_or_scheduled_jobs_need_a_scheduler() -> None:
-    [message] = errors(job_types=["scheduled"], scheduler_tool="none")
+    [message] = errors(job_types=["scheduled"], schedules=[], scheduler_tool="none")
     assert message == (
         "scheduling.scheduler_tool: none leaves the scheduled job type without a scheduler; "
         "choose huey_periodic, apscheduler, system_cron or cloud_scheduler"
@@ -154,7 +154,10 @@ def test_retries_accept_the_range_ends(value: int) -> None:
         ({"worker_count": True}, "True is a boolean, not a whole number"),
         ({"worker_count": "2"}, "'2' is a string, not a whole number"),
         ({"delayed_jobs": "yes"}, "'yes' is a string, not a yes/no answer"),
-        ({"duration_p95_alert_seconds": 301}, "301 exceeds job_timeout_seconds 300"),
+        (
+            {"job_timeout_seconds": 300, "duration_p95_alert_seconds": 301},
+            "301 exceeds job_timeout_seconds 300",
+        ),
         (
             {"dead_letter_queue": False, "manual_retry": True},
             "manual_retry: true needs a dead-letter queue",
@@ -296,3 +299,40 @@ def test_fuzzed_answers_files_exit_0_or_1_listing_every_error(text: str) -> None
     if code == 1:
         count = int(lines[0].split(": ")[-1].split()[0])
         assert count == len(lines) - 1 >= 1
+
+
+def test_a_teams_reason_is_free_text_that_may_be_empty() -> None:
+    assert validate_answers({"scheduling_reason": ""}).scheduling_reason == ""
+    reason = "already using Redis for caching"
+    assert validate_answers({"queue_technology_reason": reason}).queue_technology_reason == reason
+    assert errors(monitoring_reason=5) == [
+        "monitoring.monitoring_reason: 5 is a number, not text; write the team's reason in "
+        "words, or leave it empty"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("job_types", "expected"),
+    [
+        (
+            ["immediate"],
+            {"job_timeout_seconds": 60, "queues": ("default",), "worker_concurrency": 4},
+        ),
+        (
+            ["scheduled", "batch"],
+            {"job_timeout_seconds": 900, "queues": ("default", "batch"), "worker_concurrency": 8},
+        ),
+        (
+            ["long_running", "event_driven"],
+            {"job_timeout_seconds": 3600, "queues": ("default", "long_running", "events")},
+        ),
+    ],
+)
+def test_defaults_come_from_the_chosen_job_types(
+    job_types: list[str], expected: dict[str, Any]
+) -> None:
+    answers = validate_answers({"job_types": job_types})
+    assert {key: getattr(answers, key) for key in expected} == expected
+    # The p95 alert takes the suggestion too, never above the timeout the answers give.
+    capped = validate_answers({"job_types": ["long_running"], "job_timeout_seconds": 600})
+    assert capped.duration_p95_alert_seconds == 600
