@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jobforge.errors import ConformanceError
 
@@ -32,6 +32,9 @@ from .adapter import (
 )
 from .history import History, Ledger
 from .probes import probe_payload
+
+if TYPE_CHECKING:
+    from .faults import InjectedFault
 
 T = TypeVar("T")
 
@@ -168,6 +171,29 @@ class WorkerPool:
         self.adapter.call("kill_worker", worker)
         self.workers.remove(worker)
 
+    def forget(self, worker: str, *, graceful: bool) -> str | None:
+        """Let the adapter reap a worker whose processes the kit already ended; drop it.
+
+        Returns what the adapter raised, if anything: the worker is gone either way.
+        """
+        self.workers.remove(worker)
+        try:
+            if graceful:
+                self.adapter.call("stop_worker", worker, graceful=True)
+            else:
+                self.adapter.call("kill_worker", worker)
+        except ImplementationFault as exc:
+            return str(exc)
+        return None
+
+    def restart_all(self) -> None:
+        """Stop every worker gracefully and start as many fresh ones."""
+        count = len(self.workers)
+        for worker in list(self.workers):
+            self.stop(worker, graceful=True)
+        if count:
+            self.start(count)
+
     def start_scheduler(self, entries: Sequence[ScheduleEntry]) -> str:
         """Start a scheduler instance."""
         scheduler = str(self.adapter.call("start_scheduler", list(entries)))
@@ -197,6 +223,7 @@ class Env:
     scope: str
     shared_cache: dict[str, object]
     sizes: Mapping[str, int] = field(default_factory=dict)
+    faults: list[InjectedFault] = field(default_factory=list)  # worker faults this check injected
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     # -- declarations ----------------------------------------------------------------------------
@@ -324,6 +351,7 @@ class Env:
                 scope=key,
                 shared_cache=self.shared_cache,
                 sizes=self.sizes,
+                faults=self.faults,
             )
             self.shared_cache[key] = scenario(sub)
         value = self.shared_cache[key]

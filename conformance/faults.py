@@ -1,20 +1,43 @@
-"""Faults the kit injects, each recorded in the ledger as a ``fault.*`` event.
+"""Faults the kit injects and verifies, each recorded in the ledger as a ``fault.*`` event.
 
 Planned job failures (transient / permanent / unclassified errors at chosen attempts, jobs
 slower than their timeout, partial effects) are written into probe payloads
 (:func:`jobforge.conformance.probes.probe_payload`). Duplicate submissions are plain repeated
 ``submit`` calls. The faults here act on the running system: SIGKILL a worker in the middle of
-a job, stop one gracefully (SIGTERM), restart the broker where the adapter can, and "fix the
-bug" of a healable probe before a replay.
+a job, stop one gracefully, restart the broker where the adapter can, and "fix the bug" of a
+healable probe before a replay.
+
+Worker faults belong to the kit. When the adapter reports a worker's processes
+(:class:`~jobforge.conformance.adapter.WorkerProcesses`) the kit signals them itself
+(:mod:`jobforge.conformance.processes`); otherwise the adapter's ``kill_worker`` /
+``stop_worker`` inject it (in-process workers). Either way the kit verifies the fault took
+effect: the processes are gone (or :class:`~jobforge.conformance.adapter.WorkerLiveness` says
+so), and no attempt of the worker records anything after that (:func:`unverified`). A check
+whose fault did not take effect is inconclusive, never a pass.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from . import processes
+from .adapter import WorkerLiveness, WorkerProcesses
 from .env import Env, ImplementationFault
-from .history import History
+from .history import Attempt, CheckpointRecord, Effect, History, ProgressRecord
 from .probes import HEAL_EVENT
+
+KILL: str = "fault.kill_worker"
+SIGTERM: str = "fault.sigterm"
+#: A record this long after the worker was gone counts against the fault (in-process workers
+#: may be between a check of their kill switch and a ledger write when the kill lands).
+IN_PROCESS_MARGIN_S = 0.25
+#: The same for processes: a dead process writes nothing, so only clock granularity is left.
+PROCESS_MARGIN_S = 0.02
+#: How long an in-process worker may take to report itself gone after a kill.
+LIVENESS_WAIT_S = 5.0
 
 
 @runtime_checkable
@@ -23,6 +46,28 @@ class BrokerControl(Protocol):
 
     def restart_broker(self) -> None:
         """Restart the broker/store the implementation uses (a private instance), then return."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class InjectedFault:
+    """One worker fault the kit injected, and what it saw of its effect at the time."""
+
+    kind: str  # KILL or SIGTERM
+    scope: str  # the check that injected it
+    worker: str
+    pids: tuple[int, ...]  # processes signalled; empty for an in-process worker
+    sent_at: float  # unix time the fault was sent
+    gone_at: float  # unix time from which the worker can record nothing more
+    starts_until: float  # unix time after which the worker may start no attempt
+    margin_s: float
+    problems: tuple[str, ...] = ()  # why it did not take effect, seen at injection
+    escalated: bool = False  # a graceful stop ended with SIGKILL after the grace period
+
+    def label(self) -> str:
+        """``SIGKILL of worker worker-3 (pids 101, 102) in idempotency.redelivery_after_crash``."""
+        what = "SIGKILL" if self.kind == KILL else "graceful stop (SIGTERM)"
+        pids = f" (pids {', '.join(str(p) for p in self.pids)})" if self.pids else ""
+        return f"{what} of worker {self.worker}{pids} in {self.scope}"
 
 
 def worker_of(env: Env, hist: History) -> str | None:
@@ -46,16 +91,143 @@ def kill_running(env: Env, hist: History) -> list[str]:
     return victims
 
 
-def kill_worker(env: Env, worker: str) -> None:
-    """SIGKILL ``worker`` in the middle of its work."""
-    env.note("fault.kill_worker", worker)
-    env.pool.kill(worker)
+def _reported_pids(env: Env, worker: str) -> tuple[int, ...]:
+    raw = env.adapter.raw
+    if not isinstance(raw, WorkerProcesses):
+        return ()
+    pids = env.adapter.call("worker_pids", worker)
+    try:
+        return tuple(int(p) for p in pids)
+    except (TypeError, ValueError) as exc:
+        raise ImplementationFault(
+            f"adapter.worker_pids({worker!r}) returned {pids!r}; return a list of process ids"
+        ) from exc
 
 
-def terminate_worker(env: Env, worker: str) -> None:
-    """Stop ``worker`` gracefully (SIGTERM: it finishes its current job)."""
-    env.note("fault.sigterm", worker)
-    env.pool.stop(worker, graceful=True)
+def _wait_not_alive(env: Env, worker: str, timeout_s: float) -> bool:
+    """Ask the in-process liveness seam until the worker is gone; True when it is."""
+    return env.wait_until(lambda: not bool(env.adapter.call("worker_alive", worker)), timeout_s)
+
+
+def kill_worker(env: Env, worker: str) -> InjectedFault:
+    """SIGKILL ``worker`` (its whole process tree) in the middle of its work."""
+    return _inject(env, worker, graceful=False)
+
+
+def terminate_worker(env: Env, worker: str) -> InjectedFault:
+    """Stop ``worker`` as an orchestrator does: SIGTERM, then SIGKILL after the grace period."""
+    return _inject(env, worker, graceful=True)
+
+
+def _inject(env: Env, worker: str, *, graceful: bool) -> InjectedFault:
+    kind = SIGTERM if graceful else KILL
+    pids = _reported_pids(env, worker)
+    env.note(kind, worker, pids=list(pids))
+    sent = time.time()
+    problems: list[str] = []
+    escalated = False
+    if pids:
+        grace = env.timing.grace_s
+        report = (
+            processes.terminate_tree(pids, grace_s=grace) if graceful else processes.kill_tree(pids)
+        )
+        escalated = report.escalated
+        problems += [
+            f"{survivor} of worker {worker} still alive after SIGKILL"
+            for survivor in report.survivors
+        ]
+        gone = time.time()
+        refused = env.pool.forget(worker, graceful=graceful)  # the adapter reaps, forgets it
+        if refused:
+            env.note("fault.reap_failed", worker, error=refused)
+        starts_until, margin = gone, PROCESS_MARGIN_S
+        pids = report.pids
+    else:
+        if graceful:
+            env.pool.stop(worker, graceful=True)
+        else:
+            env.pool.kill(worker)
+        returned = time.time()
+        gone, starts_until, margin = returned, returned, IN_PROCESS_MARGIN_S
+        if isinstance(env.adapter.raw, WorkerLiveness):
+            limit = env.timing.grace_s if graceful else LIVENESS_WAIT_S
+            if graceful and not _wait_not_alive(env, worker, limit):
+                escalated = True
+                env.adapter.call("kill_worker", worker)
+            if not _wait_not_alive(env, worker, LIVENESS_WAIT_S):
+                problems.append(
+                    f"worker {worker} still reports itself alive {LIVENESS_WAIT_S:g} s after "
+                    f"{'SIGKILL' if not graceful or escalated else 'its graceful stop'}"
+                )
+            gone = time.time()
+        elif graceful:
+            gone = returned + env.timing.grace_s  # the orchestrator's SIGKILL would land here
+    fault = InjectedFault(
+        kind=kind,
+        scope=env.scope,
+        worker=worker,
+        pids=pids,
+        sent_at=sent,
+        gone_at=gone,
+        starts_until=starts_until,
+        margin_s=margin,
+        problems=tuple(problems),
+        escalated=escalated,
+    )
+    env.note(f"{kind}.done", worker, escalated=escalated, problems=list(problems))
+    env.faults.append(fault)
+    return fault
+
+
+def _of_worker(fault: InjectedFault, attempts: Iterable[Attempt]) -> list[Attempt]:
+    return [a for a in attempts if a.worker == fault.worker or (fault.pids and a.pid in fault.pids)]
+
+
+def unverified(fault: InjectedFault, hist: History) -> list[str]:
+    """Say why ``fault`` did not take effect, from what it saw and what the ledger recorded.
+
+    Nothing may be recorded by the worker's attempts after it was gone, and no attempt may
+    start on it after it was told to stop.
+    """
+    reasons = list(fault.problems)
+    gone, starts = fault.gone_at + fault.margin_s, fault.starts_until + fault.margin_s
+    mine = _of_worker(fault, hist.attempts)
+    keys = {(a.job_id, a.attempt) for a in mine}
+    for attempt in mine:
+        if attempt.started_at > starts:
+            reasons.append(
+                f"job {attempt.job_id} attempt {attempt.attempt} started on worker "
+                f"{fault.worker} {attempt.started_at - fault.sent_at:.2f} s after its "
+                f"{'stop' if fault.kind == SIGTERM else 'kill'}"
+            )
+        elif attempt.ended_at is not None and attempt.ended_at > gone:
+            reasons.append(
+                f"job {attempt.job_id} attempt {attempt.attempt} on worker {fault.worker} "
+                f"ended ({attempt.outcome}) {attempt.ended_at - fault.sent_at:.2f} s after "
+                "the worker was gone"
+            )
+    records: list[Effect | CheckpointRecord | ProgressRecord] = [
+        *hist.effects,
+        *hist.checkpoints,
+        *hist.progress,
+    ]
+    late = [r for r in records if (r.job_id, r.attempt) in keys and r.at > gone]
+    if late:
+        reasons.append(
+            f"{len(late)} effect/checkpoint/progress record(s) of worker {fault.worker} after "
+            "it was gone"
+        )
+    return reasons
+
+
+def verdict_problems(faults: Sequence[InjectedFault], hist: History) -> list[str]:
+    """Evidence lines for every fault of a check that did not take effect (empty: all did)."""
+    lines = []
+    for fault in faults:
+        reasons = unverified(fault, hist)
+        if reasons:
+            lines.append(f"the {fault.label()} did not take effect: {'; '.join(reasons[:3])}")
+    return lines
 
 
 def restart_broker(env: Env) -> bool:

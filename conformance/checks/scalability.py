@@ -12,7 +12,7 @@ from ..checkers import attempts_by_job, lost_jobs
 from ..env import Env
 from ..history import History
 from ..probes import PROBE_DEFAULT, PROBE_LONG
-from .base import Check, Verdict, failed, judge, require_job_type
+from .base import Check, Verdict, failed, inconclusive, judge, require_job_type
 
 #: Two workers must finish a batch at least this many times faster than one.
 MIN_SPEEDUP = 1.4
@@ -151,6 +151,11 @@ def sigkill_recovery(env: Env) -> Verdict:
     victims = faults.kill_running(env, seen)
     in_flight = sorted({a.job_id for a in seen.attempts if a.worker in victims})
     victim = ", ".join(victims)
+    if not in_flight:
+        return inconclusive(
+            f"worker {victim} was killed with no job in flight (no attempt recorded its worker "
+            "id): recovery was not exercised; probes must record the ids start_workers returned"
+        )
     env.pool.ensure(2)
     restarted = env.declares(Capability.BROKER_RESTART) and faults.restart_broker(env)
     infos = env.drain(jobs, env.timing.lease_s * 3 + hold_s * len(jobs) + 5.0)
