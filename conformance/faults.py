@@ -31,6 +31,7 @@ from .probes import HEAL_EVENT
 
 KILL: str = "fault.kill_worker"
 SIGTERM: str = "fault.sigterm"
+BROKER: str = "fault.broker_restart"
 #: A record this long after the worker was gone counts against the fault (in-process workers
 #: may be between a check of their kill switch and a ledger write when the kill lands).
 IN_PROCESS_MARGIN_S = 0.25
@@ -52,7 +53,7 @@ class BrokerControl(Protocol):
 class InjectedFault:
     """One worker fault the kit injected, and what it saw of its effect at the time."""
 
-    kind: str  # KILL or SIGTERM
+    kind: str  # KILL, SIGTERM or BROKER (a restart: no worker, nothing to verify on the ledger)
     scope: str  # the check that injected it
     worker: str
     pids: tuple[int, ...]  # processes signalled; empty for an in-process worker
@@ -65,6 +66,8 @@ class InjectedFault:
 
     def label(self) -> str:
         """``SIGKILL of worker worker-3 (pids 101, 102) in idempotency.redelivery_after_crash``."""
+        if self.kind == BROKER:
+            return f"broker restart in {self.scope}"
         what = "SIGKILL" if self.kind == KILL else "graceful stop (SIGTERM)"
         pids = f" (pids {', '.join(str(p) for p in self.pids)})" if self.pids else ""
         return f"{what} of worker {self.worker}{pids} in {self.scope}"
@@ -190,6 +193,8 @@ def unverified(fault: InjectedFault, hist: History) -> list[str]:
     start on it after it was told to stop.
     """
     reasons = list(fault.problems)
+    if fault.kind == BROKER:
+        return reasons
     gone, starts = fault.gone_at + fault.margin_s, fault.starts_until + fault.margin_s
     mine = _of_worker(fault, hist.attempts)
     keys = {(a.job_id, a.attempt) for a in mine}
@@ -237,8 +242,21 @@ def restart_broker(env: Env) -> bool:
         raise ImplementationFault(
             "capability broker_restart is declared but the adapter has no restart_broker()"
         )
-    env.note("fault.broker_restart")
+    env.note(BROKER)
+    sent = time.time()
     env.adapter.call("restart_broker")
+    env.faults.append(
+        InjectedFault(
+            kind=BROKER,
+            scope=env.scope,
+            worker="",
+            pids=(),
+            sent_at=sent,
+            gone_at=sent,
+            starts_until=sent,
+            margin_s=0.0,
+        )
+    )
     return True
 
 

@@ -341,7 +341,7 @@ class Runner:
                 fail={1: "transient"} if retries else None,
             )
             deadline = timing.max_attempts * (timing.backoff_cap_s + timing.timeout_s)
-            info = self._canary(payload, deadline + 3 * timing.lease_s + 10.0)
+            info = self._canary(payload, deadline + 3 * timing.lease_s + 5.0)
         except ImplementationFault as exc:
             return f"restoring it failed: {exc}"
         if info.status is not JobStatus.COMPLETED:
