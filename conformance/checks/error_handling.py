@@ -11,18 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import faults
+from .. import faults, tolerance
 from ..adapter import Capability, DeadLetter, JobInfo, JobStatus, JSONObject
-from ..checkers import attempts_by_job, backoff_violations
+from ..checkers import attempts_by_job, retry_gaps
 from ..env import Env, ImplementationFault, not_terminal
 from ..history import History
 from ..probes import PROBE_DEFAULT, PROBE_LONG
-from .base import Check, Verdict, failed, judge, require_job_type
+from .base import Check, Verdict, failed, inconclusive, judge, passed, require_job_type
 
-#: A retry may start this much earlier than its declared delay minus jitter (clock noise).
-EARLY_SLACK_S = 0.03
-#: ... and this much later than its declared delay plus jitter (a loaded machine only delays).
-LATE_SLACK_S = 0.5
 #: How long an alert may follow its job's DEAD transition.
 _ALERT_GRACE_S = 2.0
 
@@ -46,7 +42,12 @@ def _failures(env: Env) -> Failures:
     require_job_type(env, PROBE_DEFAULT)
     payloads: dict[str, JSONObject] = {}
     exhausted, permanent = [], []
-    for _ in range(env.size("exhausted", 2)):
+    spec = env.description.job(PROBE_DEFAULT)
+    least = env.size("exhausted", 2)
+    if env.declares(Capability.BACKOFF):
+        facts = tolerance.facts_of(spec, env.timing)
+        least = tolerance.retry_samples(spec.backoff_delays_s, facts, least=least)
+    for _ in range(least):
         payload = env.probe(PROBE_DEFAULT, fail={"*": "transient"})
         job_id = env.submit(PROBE_DEFAULT, payload)
         exhausted.append(job_id)
@@ -122,32 +123,27 @@ def max_attempts(env: Env) -> Verdict:
 
 
 def backoff(env: Env) -> Verdict:
-    """Retries wait the declared delays (within the declared jitter), capped."""
+    """Retries wait the declared delays, at the declared jitter and tick, growing as declared."""
     spec = env.description.job(PROBE_DEFAULT)
     if not spec.backoff_delays_s:
         return failed(f"{PROBE_DEFAULT} declares no backoff_delays_s")
+    facts = tolerance.facts_of(spec, env.timing)
     seen = failures(env)
     groups = attempts_by_job(seen.history)
-    findings: list[str] = []
-    gaps = 0
-    for job_id in seen.exhausted:
-        attempts = groups.get(job_id, ())
-        gaps += max(len(attempts) - 1, 0)
-        findings += backoff_violations(
-            job_id,
-            attempts,
-            spec.backoff_delays_s,
-            jitter_ratio=env.timing.jitter_ratio,
-            early_slack_s=EARLY_SLACK_S,
-            late_slack_s=LATE_SLACK_S,
-        )
-    if gaps == 0:
-        findings.append("no retry was observed, so no backoff delay could be measured")
+    judged = tolerance.judge_backoff(
+        {job_id: retry_gaps(groups.get(job_id, ())) for job_id in seen.exhausted},
+        spec.backoff_delays_s,
+        facts,
+    )
+    if judged.gaps == 0:
+        return failed("no retry was observed, so no backoff delay could be measured")
+    if judged.findings:
+        return failed(*judged.findings)
+    if judged.undecided:
+        return inconclusive(*judged.undecided)
     delays = ", ".join(f"{d:g}" for d in spec.backoff_delays_s)
-    return judge(
-        findings,
-        f"{gaps} retry delays matched the declared {delays} s "
-        f"(jitter {env.timing.jitter_ratio:.0%})",
+    return passed(
+        f"{judged.gaps} retry delays matched the declared {delays} s ({tolerance.describe(facts)})"
     )
 
 
