@@ -135,6 +135,11 @@ def _inject(env: Env, worker: str, *, graceful: bool) -> InjectedFault:
             processes.terminate_tree(pids, grace_s=grace) if graceful else processes.kill_tree(pids)
         )
         escalated = report.escalated
+        if not report.pids:
+            problems.append(
+                f"adapter.worker_pids({worker!r}) reported {list(pids)}: no running process the "
+                "kit may signal (the kit never signals itself or its parents)"
+            )
         problems += [
             f"{survivor} of worker {worker} still alive after SIGKILL"
             for survivor in report.survivors
