@@ -31,7 +31,8 @@ from .adapter import (
     Timing,
 )
 from .history import History, Ledger
-from .probes import probe_payload
+from .probes import PROBE_DEFAULT, probe_payload
+from .tolerance import drain_deadline
 
 if TYPE_CHECKING:
     from .faults import InjectedFault
@@ -331,9 +332,9 @@ class Env:
         return infos
 
     def drain_deadline(self, work_s: float = 0.0) -> float:
-        """Return a generous drain deadline: every retry at its cap, the work, plus slack."""
-        t = self.timing
-        return t.max_attempts * (t.backoff_cap_s + t.timeout_s) + t.lease_s + work_s + 5.0
+        """Return a generous drain deadline: every retry at its longest declared delay, the work."""
+        known = {spec.name: spec for spec in self.description.jobs}
+        return drain_deadline(known.get(PROBE_DEFAULT), self.timing, work_s)
 
     def shared(self, key: str, scenario: Callable[[Env], T]) -> T:
         """Run ``scenario`` once per run under scope ``key``; later calls reuse its result.

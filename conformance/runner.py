@@ -46,6 +46,7 @@ from .history import LEDGER_ENV, RUN_ID_ENV, Ledger
 from .probes import PROBE_DEFAULT, probe_payload
 from .profiles import Profile, get_profile
 from .reachability import unreachable
+from .tolerance import drain_deadline
 
 #: What to do when the implementation's broker or store refuses connections.
 _UNREACHABLE_ADVICE = (
@@ -340,8 +341,8 @@ class Runner:
                 job_type=PROBE_DEFAULT,
                 fail={1: "transient"} if retries else None,
             )
-            deadline = timing.max_attempts * (timing.backoff_cap_s + timing.timeout_s)
-            info = self._canary(payload, deadline + 3 * timing.lease_s + 5.0)
+            spec = description.job(PROBE_DEFAULT)
+            info = self._canary(payload, drain_deadline(spec, timing) + 2 * timing.lease_s)
         except ImplementationFault as exc:
             return f"restoring it failed: {exc}"
         if info.status is not JobStatus.COMPLETED:
@@ -408,7 +409,10 @@ class Runner:
         clock = time.monotonic()
         missing = [c.value for c in check.requires if c not in description.capabilities]
         env: Env | None = None
-        broken = None if missing else self._still_broken(description, pool)
+        # The testing checks judge the own test suite, not the running system: a fault earlier in
+        # the run cannot touch them.
+        judged_live = not missing and check.dimension != "testing"
+        broken = self._still_broken(description, pool) if judged_live else None
         if missing:
             verdict = unsupported(f"capability not declared: {', '.join(missing)}")
         elif broken is not None:

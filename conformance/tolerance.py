@@ -122,6 +122,24 @@ def delayed_probe_delays(facts: TimingFacts) -> tuple[float, ...]:
     return (unit, 2 * unit, 3 * unit)
 
 
+def drain_deadline(spec: JobSpec | None, timing: Timing, work_s: float = 0.0) -> float:
+    """How long the kit waits for jobs of ``spec`` to settle: every retry at its longest.
+
+    Each attempt may run to its timeout and wait the longest declared delay (jitter's top plus
+    one tick); then a lease, the planned work and 5 s of slack. Without a spec, the run's
+    timing stands in for the declarations.
+    """
+    if spec is None:
+        attempts, longest, timeout = timing.max_attempts, timing.backoff_cap_s, timing.timeout_s
+    else:
+        facts = facts_of(spec, timing)
+        attempts = max(spec.max_attempts, timing.max_attempts)
+        delays = spec.backoff_delays_s or (timing.backoff_cap_s,)
+        longest = max(jitter_bounds(d, facts)[1] for d in delays) + facts.resolution_s
+        timeout = max(spec.timeout_s or 0.0, timing.timeout_s)
+    return attempts * (max(longest, timing.backoff_cap_s) + timeout) + timing.lease_s + work_s + 5.0
+
+
 def tick_tolerance(interval_s: float, facts: TimingFacts) -> float:
     """How far a scheduled tick may be from its place in the schedule."""
     return TICK_FRACTION * interval_s + facts.resolution_s

@@ -184,3 +184,21 @@ def test_bad_timing_facts_name_the_field_and_the_fix() -> None:
         TimingFacts(jitter_ratio=1.5)
     with pytest.raises(UsageError, match="resolution_s is -1"):
         TimingFacts(resolution_s=-1)
+
+
+def test_the_kit_waits_for_the_delays_an_implementation_declares() -> None:
+    timing = Timing()
+    kit_scale = tolerance.drain_deadline(None, timing)
+    spec = JobSpec(
+        name="probe.default",
+        kind="probe",
+        max_attempts=4,
+        backoff_delays_s=SECOND_DELAYS,
+        timeout_s=1.0,
+        timing_facts=TimingFacts(jitter=JitterModel.FULL, resolution_s=1.0),
+    )
+    # Each of 4 attempts may wait the longest declared delay (4 s) plus a tick, then time out.
+    assert tolerance.drain_deadline(spec, timing) == pytest.approx(
+        4 * (4.0 + 1.0 + 1.0) + timing.lease_s + 5.0
+    )
+    assert tolerance.drain_deadline(spec, timing) > kit_scale
