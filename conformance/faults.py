@@ -122,67 +122,87 @@ def terminate_worker(env: Env, worker: str) -> InjectedFault:
     return _inject(env, worker, graceful=True)
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """What the kit saw while one fault was sent."""
+
+    pids: tuple[int, ...]
+    gone_at: float
+    starts_until: float
+    margin_s: float
+    problems: tuple[str, ...]
+    escalated: bool
+
+
+def _signal_processes(env: Env, worker: str, pids: tuple[int, ...], graceful: bool) -> _Seen:
+    """Signal the reported process tree, confirm it is gone, then let the adapter reap it."""
+    report = (
+        processes.terminate_tree(pids, grace_s=env.timing.grace_s)
+        if graceful
+        else processes.kill_tree(pids)
+    )
+    problems = [
+        f"{survivor} of worker {worker} still alive after SIGKILL" for survivor in report.survivors
+    ]
+    if not report.pids:
+        problems.append(
+            f"adapter.worker_pids({worker!r}) reported {list(pids)}: no running process the "
+            "kit may signal (the kit never signals itself or its parents)"
+        )
+    gone = time.time()
+    refused = env.pool.forget(worker, graceful=graceful)
+    if refused:
+        env.note("fault.reap_failed", worker, error=refused)
+    return _Seen(report.pids, gone, gone, PROCESS_MARGIN_S, tuple(problems), report.escalated)
+
+
+def _in_process(env: Env, worker: str, graceful: bool) -> _Seen:
+    """Let the adapter inject the fault; watch the liveness seam when it has one."""
+    if graceful:
+        env.pool.stop(worker, graceful=True)
+    else:
+        env.pool.kill(worker)
+    returned = time.time()
+    if not isinstance(env.adapter.raw, WorkerLiveness):
+        # Without a liveness seam only the ledger tells; a graceful stop may finish its jobs
+        # until the orchestrator's SIGKILL would land.
+        gone = returned + env.timing.grace_s if graceful else returned
+        return _Seen((), gone, returned, IN_PROCESS_MARGIN_S, (), False)
+    escalated = graceful and not _wait_not_alive(env, worker, env.timing.grace_s)
+    if escalated:
+        env.adapter.call("kill_worker", worker)
+    problems: tuple[str, ...] = ()
+    if not _wait_not_alive(env, worker, LIVENESS_WAIT_S):
+        after = "SIGKILL" if not graceful or escalated else "its graceful stop"
+        problems = (
+            f"worker {worker} still reports itself alive {LIVENESS_WAIT_S:g} s after {after}",
+        )
+    return _Seen((), time.time(), returned, IN_PROCESS_MARGIN_S, problems, escalated)
+
+
 def _inject(env: Env, worker: str, *, graceful: bool) -> InjectedFault:
     kind = SIGTERM if graceful else KILL
     pids = _reported_pids(env, worker)
     env.note(kind, worker, pids=list(pids))
     sent = time.time()
-    problems: list[str] = []
-    escalated = False
-    if pids:
-        grace = env.timing.grace_s
-        report = (
-            processes.terminate_tree(pids, grace_s=grace) if graceful else processes.kill_tree(pids)
-        )
-        escalated = report.escalated
-        if not report.pids:
-            problems.append(
-                f"adapter.worker_pids({worker!r}) reported {list(pids)}: no running process the "
-                "kit may signal (the kit never signals itself or its parents)"
-            )
-        problems += [
-            f"{survivor} of worker {worker} still alive after SIGKILL"
-            for survivor in report.survivors
-        ]
-        gone = time.time()
-        refused = env.pool.forget(worker, graceful=graceful)  # the adapter reaps, forgets it
-        if refused:
-            env.note("fault.reap_failed", worker, error=refused)
-        starts_until, margin = gone, PROCESS_MARGIN_S
-        pids = report.pids
-    else:
-        if graceful:
-            env.pool.stop(worker, graceful=True)
-        else:
-            env.pool.kill(worker)
-        returned = time.time()
-        gone, starts_until, margin = returned, returned, IN_PROCESS_MARGIN_S
-        if isinstance(env.adapter.raw, WorkerLiveness):
-            limit = env.timing.grace_s if graceful else LIVENESS_WAIT_S
-            if graceful and not _wait_not_alive(env, worker, limit):
-                escalated = True
-                env.adapter.call("kill_worker", worker)
-            if not _wait_not_alive(env, worker, LIVENESS_WAIT_S):
-                problems.append(
-                    f"worker {worker} still reports itself alive {LIVENESS_WAIT_S:g} s after "
-                    f"{'SIGKILL' if not graceful or escalated else 'its graceful stop'}"
-                )
-            gone = time.time()
-        elif graceful:
-            gone = returned + env.timing.grace_s  # the orchestrator's SIGKILL would land here
+    seen = (
+        _signal_processes(env, worker, pids, graceful)
+        if pids
+        else _in_process(env, worker, graceful)
+    )
     fault = InjectedFault(
         kind=kind,
         scope=env.scope,
         worker=worker,
-        pids=pids,
+        pids=seen.pids,
         sent_at=sent,
-        gone_at=gone,
-        starts_until=starts_until,
-        margin_s=margin,
-        problems=tuple(problems),
-        escalated=escalated,
+        gone_at=seen.gone_at,
+        starts_until=seen.starts_until,
+        margin_s=seen.margin_s,
+        problems=seen.problems,
+        escalated=seen.escalated,
     )
-    env.note(f"{kind}.done", worker, escalated=escalated, problems=list(problems))
+    env.note(f"{kind}.done", worker, escalated=seen.escalated, problems=list(seen.problems))
     env.faults.append(fault)
     return fault
 
