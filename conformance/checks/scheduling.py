@@ -64,6 +64,10 @@ def _session(env: Env) -> Session:
             name=f"{base}-slow", job_type=PROBE_SCHEDULED, every_s=interval, payload=slow_payload
         ),
     ]
+    # Enough slots for the quick entry beside every slow run that may overlap (2.5 intervals
+    # long: up to three when overlap is not prevented), so a late quick tick is the
+    # scheduler's lateness, never a wait for a free worker.
+    env.pool.ensure(max(len(env.pool.workers), math.ceil(4 / env.slots)))
     started = time.time()
     first = env.pool.start_scheduler(entries)
     # Ticks are counted from readiness: a slow start-up gets its full share of ticks.
