@@ -164,6 +164,17 @@ def test_graceful_stop_escalates_to_sigkill_after_the_grace_period(
     assert _gone(parent.pid) and _gone(child)
 
 
+def test_a_worker_that_honours_sigterm_stops_without_escalation() -> None:
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        report = processes.terminate_tree([worker.pid], grace_s=10.0)
+        assert not report.escalated and report.survivors == ()
+        assert worker.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+
+
 def test_the_kit_never_signals_its_own_process() -> None:
     assert processes.tree([psutil.Process().pid]) == []
 
