@@ -177,7 +177,8 @@ def _in_process(env: Env, worker: str, graceful: bool) -> _Seen:
         problems = (
             f"worker {worker} still reports itself alive {LIVENESS_WAIT_S:g} s after {after}",
         )
-    return _Seen((), time.time(), returned, IN_PROCESS_MARGIN_S, problems, escalated)
+    gone = time.time()  # a start after this is a worker that did not stop, like any record
+    return _Seen((), gone, gone, IN_PROCESS_MARGIN_S, problems, escalated)
 
 
 def _inject(env: Env, worker: str, *, graceful: bool) -> InjectedFault:
