@@ -48,6 +48,8 @@ from .profiles import Profile, get_profile
 from .reachability import unreachable
 from .tolerance import drain_deadline
 
+#: After this many failed restores in a row the kit stops trying; later checks are inconclusive.
+MAX_FAILED_RESTORES = 3
 #: What to do when the implementation's broker or store refuses connections.
 _UNREACHABLE_ADVICE = (
     "the implementation's broker or store cannot be reached: start it, or point the adapter at "
@@ -145,6 +147,7 @@ class Runner:
         #: The worker fault after which the implementation has not been restored yet, and why.
         self._unrestored: tuple[faults.InjectedFault, str] | None = None
         self._restores = 0
+        self._failed_restores = 0  # in a row, since the last good state
 
     def run(self) -> RunResults:
         """Run every check and return the results (never raises for the implementation's sake)."""
@@ -352,28 +355,32 @@ class Runner:
             )
         return None
 
-    def _heal_after(
-        self, check: Check, env: Env | None, description: Description, pool: WorkerPool
-    ) -> None:
+    def _heal_after(self, env: Env | None, description: Description, pool: WorkerPool) -> None:
         """After a check that injected worker faults, restore a known-good state."""
         if env is None or not env.faults:
             return
         why = self._restore(description, pool)
         self._unrestored = (env.faults[0], why) if why else None
+        self._failed_restores = 1 if why else 0
 
     def _still_broken(self, description: Description, pool: WorkerPool) -> Verdict | None:
         """Before a check: retry an earlier failed restore; inconclusive when it fails again."""
         if self._unrestored is None:
             return None
-        fault, _ = self._unrestored
-        why = self._restore(description, pool)
-        if why is None:
-            self._unrestored = None
-            return None
-        self._unrestored = (fault, why)
+        fault, why = self._unrestored
+        gave_up = self._failed_restores >= MAX_FAILED_RESTORES
+        if not gave_up:
+            retried = self._restore(description, pool)
+            if retried is None:
+                self._unrestored, self._failed_restores = None, 0
+                return None
+            why = retried
+            self._failed_restores += 1
+            self._unrestored = (fault, why)
+        tried = f" ({self._failed_restores} restores failed; no more tried)" if gave_up else ""
         return inconclusive(
             f"not judged: the implementation did not return to a known-good state after the "
-            f"{fault.label()}: {why}"
+            f"{fault.label()}: {why}{tried}"
         )
 
     def _start_suite(self, description: Description, shared: dict[str, object]) -> None:
@@ -443,7 +450,7 @@ class Runner:
                     pool.stop_schedulers()
                 except ImplementationFault as exc:
                     verdict = Verdict(verdict.outcome, (*verdict.evidence, f"cleanup: {exc}"))
-        self._heal_after(check, env, description, pool)
+        self._heal_after(env, description, pool)
         return CheckOutcome(
             check_id=check.check_id,
             outcome=verdict.outcome,
