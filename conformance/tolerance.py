@@ -140,6 +140,15 @@ def drain_deadline(spec: JobSpec | None, timing: Timing, work_s: float = 0.0) ->
     return attempts * (max(longest, timing.backoff_cap_s) + timeout) + timing.lease_s + work_s + 5.0
 
 
+def timeout_allowance(timeout_s: float, facts: TimingFacts) -> float:
+    """How long an attempt may run before a declared ``timeout_s`` counts as not enforced.
+
+    Half the limit again plus 0.5 s for the machine, plus one tick: time limits armed in whole
+    seconds (RQ's job timeouts, SIGALRM) fire on the tick.
+    """
+    return timeout_s * 1.5 + 0.5 + facts.resolution_s
+
+
 def tick_tolerance(interval_s: float, facts: TimingFacts) -> float:
     """How far a scheduled tick may be from its place in the schedule."""
     return TICK_FRACTION * interval_s + facts.resolution_s

@@ -254,7 +254,7 @@ def timeout(env: Env) -> Verdict:
     after = env.drain([follow], env.drain_deadline())[follow]
     attempts = [a for a in env.history().attempts if a.job_id == job_id]
     findings = []
-    allowed = limit * 1.5 + 0.5
+    allowed = tolerance.timeout_allowance(limit, tolerance.facts_of(spec, env.timing))
     if not attempts:
         findings.append(f"job {job_id}: never started")
     else:

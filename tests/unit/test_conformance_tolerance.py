@@ -202,3 +202,9 @@ def test_the_kit_waits_for_the_delays_an_implementation_declares() -> None:
         4 * (4.0 + 1.0 + 1.0) + timing.lease_s + 5.0
     )
     assert tolerance.drain_deadline(spec, timing) > kit_scale
+
+
+def test_a_time_limit_armed_in_whole_seconds_may_fire_on_the_next_tick() -> None:
+    exact = tolerance.timeout_allowance(1.0, TimingFacts())
+    assert exact == pytest.approx(2.0)
+    assert tolerance.timeout_allowance(1.0, TimingFacts(resolution_s=1.0)) == pytest.approx(3.0)
