@@ -111,11 +111,16 @@ def graceful_shutdown(env: Env) -> Verdict:
     if not seen.attempts:
         return failed("no job started within the deadline")
     victim = faults.worker_of(env, seen) or env.pool.workers[0]
-    faults.terminate_worker(env, victim)
+    stop = faults.terminate_worker(env, victim)
     env.pool.start(1)
     infos = env.drain(jobs, env.drain_deadline(len(jobs) * 0.4))
     hist = env.history()
     findings = _not_completed(dict(infos), hist, "after a graceful worker stop")
+    if stop.escalated:
+        findings.append(
+            f"worker {victim} did not exit within {env.timing.grace_s:g} s of SIGTERM and was "
+            "SIGKILLed, as an orchestrator would"
+        )
     on_victim = [a for a in hist.attempts if a.worker == victim]
     findings += [
         f"job {a.job_id} attempt {a.attempt}: {a.outcome or 'never ended'} on worker "

@@ -101,6 +101,21 @@ def test_a_kill_that_does_not_kill_makes_every_fault_check_inconclusive(
     assert "did not take effect" in evidence, evidence
 
 
+class IgnoresSigterm(ReferenceAdapter):
+    """A worker that ignores SIGTERM but dies to SIGKILL, as any process does."""
+
+    def stop_worker(self, worker: str, *, graceful: bool = True) -> None:
+        if not graceful:
+            self.kill_worker(worker)
+
+
+def test_a_worker_ignoring_sigterm_is_killed_after_the_grace_and_fails_graceful_shutdown() -> None:
+    check_id = "scalability.graceful_shutdown"
+    outcome, evidence = _run(IgnoresSigterm(), [check_id])[check_id]
+    assert outcome is Outcome.FAIL, evidence
+    assert "did not exit within 1 s of SIGTERM and was SIGKILLed" in evidence
+
+
 def test_the_reference_kill_takes_effect_and_its_fault_checks_pass() -> None:
     outcomes = _run(ReferenceAdapter(), FAULT_CHECKS)
     assert {o for o, _ in outcomes.values()} == {Outcome.PASS}, outcomes
