@@ -171,18 +171,23 @@ def on_time(env: Env) -> Verdict:
             f"{len(ticks)} ticks in the {seen.stopped - ready:.2f} s after the first, expected "
             f"about {expected} at every {interval:g} s"
         )
-    drifts = schedule_drift(ticks, interval)
+    # The first firing marks readiness and carries the first dispatch's start-up costs; the
+    # schedule's regularity is judged from the tick after it.
+    judged = ticks[1:] if len(ticks) >= 3 else ticks
+    skipped = len(ticks) - len(judged)
+    drifts = schedule_drift(judged, interval)
     for k, drift in enumerate(drifts):
         if abs(drift) > tolerance_s:
             findings.append(
-                f"tick {k}: {drift:+.3f} s from its place in the schedule "
+                f"tick {k + skipped}: {drift:+.3f} s from its place in the schedule "
                 f"(every {interval:g} s, tolerance {tolerance_s:.2f} s with "
                 f"{tolerance.describe(facts)})"
             )
     worst = max((abs(d) for d in drifts), default=0.0)
     return judge(
         findings,
-        f"{len(ticks)} ticks every {interval:g} s from the first, worst drift {worst:.3f} s",
+        f"{len(ticks)} ticks every {interval:g} s, worst drift {worst:.3f} s from tick "
+        f"{skipped} on",
     )
 
 

@@ -129,3 +129,9 @@ def test_the_catch_up_window_opens_when_the_restarted_scheduler_is_ready(tmp_pat
     assert missed_run_policy(_env(tmp_path, late_start)).outcome is Outcome.PASS
     unseen = _session([*before, 8.6], stopped=5.5, ready_again=None)
     assert missed_run_policy(_env(tmp_path, unseen)).outcome is Outcome.FAIL
+
+
+def test_a_late_first_dispatch_is_readiness_not_drift(tmp_path: Path) -> None:
+    # Issue-9 style: the first job of the schedule started 0.33 s late, every later tick on time.
+    verdict = on_time(_env(tmp_path, _session([2.83, 3.5, 4.5, 5.5])))
+    assert verdict.outcome is Outcome.PASS, verdict
