@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -98,6 +100,82 @@ def retry_gaps(attempts: Sequence[Attempt]) -> list[tuple[int, float]]:
         if before.ended_at is not None:
             gaps.append((index, after.started_at - before.ended_at))
     return gaps
+
+
+@dataclass(frozen=True)
+class RetryDelay:
+    """One observed wait before a retry, beside the delay the implementation declared for it."""
+
+    job_id: str
+    retry: int  # 1 for the wait before the first retry
+    declared: float  # seconds declared for this retry
+    observed: float  # seconds from the failed attempt's end to the retry's start
+
+    @property
+    def excess(self) -> float:
+        """Observed minus declared: negative when the retry started before its nominal delay."""
+        return self.observed - self.declared
+
+
+def retry_delays(
+    job_id: str, attempts: Sequence[Attempt], delays: Sequence[float]
+) -> list[RetryDelay]:
+    """Pair each observed retry gap of one job with its declared delay (``delays[min(i, n-1)]``)."""
+    if not delays:
+        return []
+    return [
+        RetryDelay(job_id, index + 1, delays[min(index, len(delays) - 1)], gap)
+        for index, gap in retry_gaps(attempts)
+    ]
+
+
+def growth_violations(samples: Sequence[RetryDelay]) -> list[str]:
+    """Name each step where the declared delay grows but the observed delays do not.
+
+    Delays are compared by their median per declared value, so a tolerance wide enough to
+    accept each delay on its own (a coarse scheduler) cannot hide a constant delay.
+    """
+    by_declared: dict[float, list[float]] = defaultdict(list)
+    for sample in samples:
+        by_declared[sample.declared].append(sample.observed)
+    levels = sorted(by_declared)
+    findings = []
+    for low, high in itertools.pairwise(levels):
+        low_median = statistics.median(by_declared[low])
+        high_median = statistics.median(by_declared[high])
+        if high_median <= low_median:
+            findings.append(
+                f"retries declared {high:g} s waited {high_median:.3f} s (median of "
+                f"{len(by_declared[high])}), no longer than those declared {low:g} s "
+                f"({low_median:.3f} s): the delay does not grow as declared"
+            )
+    return findings
+
+
+@dataclass(frozen=True)
+class JitterFacts:
+    """How retry delays sit around their declared values (see :func:`jitter_facts`)."""
+
+    samples: int  # retry delays observed
+    early: tuple[RetryDelay, ...]  # started clearly before the declared delay
+    nominal: int  # started within the band around the declared delay
+
+
+def jitter_facts(samples: Sequence[RetryDelay], band: float, early_s: float) -> JitterFacts:
+    """Count delays more than ``early_s`` short of declared, and those within ``band`` x declared.
+
+    Scheduling latency only ever delays a retry (the implementation schedules it after the
+    failed attempt recorded its end), so a start clearly before the declared delay shows
+    jitter; a delay within the band is indistinguishable from the nominal one.
+    """
+    early = tuple(s for s in samples if s.excess < -early_s)
+    nominal = sum(1 for s in samples if abs(s.excess) <= band * s.declared)
+    return JitterFacts(samples=len(samples), early=early, nominal=nominal)
+
+
+def binomial_tail(n: int, p: float, m: int) -> float:
+    """Return P(X >= m) for X ~ Binomial(n, p)."""
+    return sum(math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(max(m, 0), n + 1))
 
 
 def intervals(attempts: Iterable[Attempt]) -> list[Interval]:

@@ -19,7 +19,8 @@ whose fault did not take effect is inconclusive, never a pass.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -53,7 +54,7 @@ class BrokerControl(Protocol):
 class InjectedFault:
     """One worker fault the kit injected, and what it saw of its effect at the time."""
 
-    kind: str  # KILL, SIGTERM or BROKER (a restart: no worker, nothing to verify on the ledger)
+    kind: str  # KILL, SIGTERM or BROKER (an outage: no worker, nothing to verify on the ledger)
     scope: str  # the check that injected it
     worker: str
     pids: tuple[int, ...]  # processes signalled; empty for an in-process worker
@@ -67,10 +68,21 @@ class InjectedFault:
     def label(self) -> str:
         """``SIGKILL of worker worker-3 (pids 101, 102) in idempotency.redelivery_after_crash``."""
         if self.kind == BROKER:
-            return f"broker restart in {self.scope}"
+            return f"broker outage in {self.scope}"
         what = "SIGKILL" if self.kind == KILL else "graceful stop (SIGTERM)"
         pids = f" (pids {', '.join(str(p) for p in self.pids)})" if self.pids else ""
         return f"{what} of worker {self.worker}{pids} in {self.scope}"
+
+
+@runtime_checkable
+class BrokerOutage(Protocol):
+    """Optional adapter extension: take the broker/store down, then bring it back."""
+
+    def stop_broker(self) -> None:
+        """Stop (crash) the broker/store the implementation uses; return once it is down."""
+
+    def start_broker(self) -> None:
+        """Start the stopped broker/store again; return once it answers."""
 
 
 def worker_of(env: Env, hist: History) -> str | None:
@@ -271,6 +283,12 @@ def restart_broker(env: Env) -> bool:
     env.note(BROKER)
     sent = time.time()
     env.adapter.call("restart_broker")
+    _broker_fault(env, sent)
+    return True
+
+
+def _broker_fault(env: Env, sent: float) -> None:
+    """Remember a broker outage, so the kit restores a known-good state after the check."""
     env.faults.append(
         InjectedFault(
             kind=BROKER,
@@ -283,9 +301,27 @@ def restart_broker(env: Env) -> bool:
             margin_s=0.0,
         )
     )
-    return True
 
 
 def heal(env: Env, probe_id: str) -> None:
     """Fix the cause of a healable probe's failures, so a replay can succeed."""
     env.note(HEAL_EVENT, probe_id)
+
+
+@contextmanager
+def broker_down(env: Env) -> Iterator[None]:
+    """Keep the broker/store down inside the block (the adapter's ``BrokerOutage``)."""
+    raw = env.adapter.raw
+    if not isinstance(raw, BrokerOutage):
+        raise ImplementationFault(
+            "capability broker_restart is declared but the adapter has no stop_broker() and "
+            "start_broker() (see jobforge.conformance.faults.BrokerOutage)"
+        )
+    env.note("fault.broker_down")
+    _broker_fault(env, time.time())
+    env.adapter.call("stop_broker")
+    try:
+        yield
+    finally:
+        env.adapter.call("start_broker")
+        env.note("fault.broker_up")

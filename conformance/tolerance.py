@@ -125,15 +125,15 @@ def delayed_probe_delays(facts: TimingFacts) -> tuple[float, ...]:
 def drain_deadline(spec: JobSpec | None, timing: Timing, work_s: float = 0.0) -> float:
     """How long the kit waits for jobs of ``spec`` to settle: every retry at its longest.
 
-    Each attempt may run to its timeout and wait the longest declared delay (jitter's top plus
-    one tick); then a lease, the planned work and 5 s of slack. Without a spec, the run's
-    timing stands in for the declarations.
+    Each of the run's ``max_attempts`` attempts may run to its timeout and wait the longest
+    declared delay (jitter's top plus one tick); then a lease, the planned work and 5 s.
+    Without a spec, the run's timing stands in for the declarations.
     """
     if spec is None:
         attempts, longest, timeout = timing.max_attempts, timing.backoff_cap_s, timing.timeout_s
     else:
         facts = facts_of(spec, timing)
-        attempts = max(spec.max_attempts, timing.max_attempts)
+        attempts = timing.max_attempts  # the run's attempts: a spec may declare near-endless
         delays = spec.backoff_delays_s or (timing.backoff_cap_s,)
         longest = max(jitter_bounds(d, facts)[1] for d in delays) + facts.resolution_s
         timeout = max(spec.timeout_s or 0.0, timing.timeout_s)
@@ -233,7 +233,7 @@ def _immediate(
     return []
 
 
-def _unbounded_below(delays: Sequence[float], facts: TimingFacts) -> bool:
+def jitter_reaches_zero(delays: Sequence[float], facts: TimingFacts) -> bool:
     """Whether jitter may shrink a declared delay to nothing (full jitter): gaps prove little."""
     return bool(delays) and jitter_bounds(declared_delay(delays, 0), facts)[0] <= 0.0
 
@@ -249,7 +249,7 @@ def _constant(
     Bounded jitter (none, ratio, equal) shows constant delays in single gaps (their windows);
     only jitter reaching down to zero needs the gaps judged together.
     """
-    if not _unbounded_below(delays, facts):
+    if not jitter_reaches_zero(delays, facts):
         return []
     first = declared_delay(delays, 0)
     ceiling = _first_ceiling(delays, facts)
@@ -296,7 +296,7 @@ def retry_samples(delays: Sequence[float], facts: TimingFacts, *, least: int = 2
     longest wait is rarer than :data:`SIGNIFICANCE` (bounded by :data:`MAX_RETRY_SAMPLES`).
     Bounded jitter (none, ratio, equal) separates them per gap: ``least`` is enough there.
     """
-    if not _unbounded_below(delays, facts):
+    if not jitter_reaches_zero(delays, facts):
         return least
     first, ceiling = declared_delay(delays, 0), _first_ceiling(delays, facts)
     per_job = math.prod(_at_most(ceiling, d, facts) for d in delays[1:] if d > first)

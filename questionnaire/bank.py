@@ -27,6 +27,7 @@ Kind = Literal[
     "delay_list",
     "schedule_list",
     "broker_url",
+    "timezone",
 ]
 
 #: Cross-field rules a question may host; each is implemented in Python and in Jinja.

@@ -8,6 +8,7 @@ the same text for the same value; a test proves it.
 from __future__ import annotations
 
 import keyword
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -353,6 +354,23 @@ def _broker_url(q: Question, value: object) -> Checked:
     return value, []
 
 
+TIMEZONE_FIX = "use an IANA time zone name such as 'UTC' or 'Europe/Berlin'"
+
+
+def _timezone(q: Question, value: object) -> Checked:
+    if not isinstance(value, str):
+        return value, [
+            Problem(q.key, "", f"{show(value)} is {describe(value)}, not a time zone name")
+        ]
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return value, [
+            Problem(q.key, "", f"'{value}' is not a time zone zoneinfo knows; {TIMEZONE_FIX}")
+        ]
+    return value, []
+
+
 FIELD_CHECKS: Mapping[str, Callable[[Question, object], Checked]] = {
     "text": _text,
     "identifier": _identifier,
@@ -365,6 +383,7 @@ FIELD_CHECKS: Mapping[str, Callable[[Question, object], Checked]] = {
     "delay_list": _delay_list,
     "schedule_list": _schedule_list,
     "broker_url": _broker_url,
+    "timezone": _timezone,
 }
 
 

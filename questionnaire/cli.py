@@ -125,19 +125,20 @@ def new_project(args: argparse.Namespace) -> int:
     from jobforge import __version__
     from jobforge.errors import AnswersError, UsageError
 
-    from . import generate
+    from . import aftercare, generate
     from .copier_gen import ANSWERS_FILE
     from .model import default_bank
     from .template_cache import TemplateCache, default_cache_path, git_available
     from .validation import read_answers_file, validate_answers
 
     data = None
+    bank = default_bank()
     if args.answers is None and not args.defaults and not sys.stdin.isatty():
         raise UsageError("no terminal to ask the questions in; pass --answers FILE or --defaults")
     if args.answers is not None:
         raw = read_answers_file(args.answers)
         try:
-            validate_answers(raw)
+            given = validate_answers(raw)
         except AnswersError as exc:
             print(f"{args.answers}: {len(exc.errors)} error(s); nothing generated")
             for error in exc.errors:
@@ -145,22 +146,31 @@ def new_project(args: argparse.Namespace) -> int:
             return 1
         assert isinstance(raw, dict)
         data = raw
+        notice = aftercare.spec_only_notice(aftercare.technology(bank, given.queue_technology))
+        if notice:
+            print(notice, flush=True)
     cache = TemplateCache(default_cache_path(), __version__) if git_available() else None
     answers = generate.new_project(
         args.destination,
-        generate.BundledTemplate(default_bank()),
+        generate.BundledTemplate(bank),
         data=data,
         defaults=args.defaults,
         overwrite=args.overwrite,
         cache=cache,
     )
+    option = aftercare.technology(bank, answers.queue_technology)
+    if data is None and (notice := aftercare.spec_only_notice(option)):
+        print(notice)
     print(
         f"generated {args.destination} for {answers.queue_technology}; answers recorded in "
         f"{args.destination / ANSWERS_FILE}"
     )
-    if cache is None:
-        print(
-            "note: git was not found, so the template was copied from a temporary directory and "
-            "copier cannot update this project later; install git and generate again to allow it"
-        )
+    outcome = aftercare.first_commit(args.destination)
+    if outcome.committed:
+        print(f"git: initialized {args.destination} with a first commit, so copier update works")
+    for advice in outcome.advice:
+        print(f"note: {advice}")
+    print("next steps:")
+    for step in aftercare.next_steps(option, answers.package_name, args.destination):
+        print(f"  {step}")
     return 0

@@ -45,6 +45,7 @@ COPIER_TYPES = {
     "identifier_list": "yaml",
     "delay_list": "yaml",
     "schedule_list": "yaml",
+    "timezone": "str",
 }
 
 

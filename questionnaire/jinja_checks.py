@@ -14,8 +14,16 @@ import keyword
 from collections.abc import Callable, Mapping
 
 from .bank import Bank, Question, RuleName
-from .checks import CRON_FIX, NAME_FIX, SCHEDULE_EXAMPLE, SCHEDULE_KEYS, hint, number
-from .cron import DIGITS, FIELDS
+from .checks import (
+    CRON_FIX,
+    NAME_FIX,
+    SCHEDULE_EXAMPLE,
+    SCHEDULE_KEYS,
+    TIMEZONE_FIX,
+    hint,
+    number,
+)
+from .cron import DIGITS, FIELDS, MACROS, MONTH_DAYS, NAMES
 from .rules import joined, suitable_schedulers
 
 TWICE = "' is listed twice; list each queue once"
@@ -141,19 +149,39 @@ def _delay_list(q: Question) -> str:
 
 
 def _cron(expr: str) -> str:
-    """Jinja that sets ``ns.cerr`` to the parse error of a cron expression, or ''."""
+    """Jinja that sets ``ns.cerr`` to the parse error of a cron expression, or ''.
+
+    The grammar of :func:`.cron.parse_cron`, step by step, with the same messages.
+    """
     specs = lit([list(spec) for spec in FIELDS])
+    names = lit([dict(n) for n in NAMES])
     num = is_number_text
     err = "{%- set ns.cerr = "
+    bad = f'{err}spec[0] ~ " part \'" ~ part ~ "\' is not a number, range or step" -%}}'
+
+    def atom(text: str) -> str:  # the atom is digits, or a name of the field
+        return f"({num(text)} or ({text} | upper) in names[loop.index0])"
+
+    def value(text: str) -> str:
+        return f"(({text} | int) if {num(text)} else names[loop.index0][{text} | upper])"
+
     return (
         "{%- set ns.cerr = '' -%}"
-        f"{{%- set fields = {expr}.split() -%}}"
+        f"{{%- set names = {names} -%}}"
+        f"{{%- set macros = {lit(MACROS)} -%}}"
+        f"{{%- set fields = (macros[{expr}.strip()] if {expr}.strip() in macros else {expr})"
+        ".split() -%}"
         "{%- if fields | length != 5 -%}"
         f"{err}'it has ' ~ (fields | length) ~ ' fields, a cron expression has 5' -%}}"
-        "{%- else -%}{%- for fld in fields -%}"
+        "{%- else -%}"
+        "{%- set ns.day = 99 -%}{%- set ns.longest = 0 -%}"
+        "{%- for fld in fields -%}"
         f"{{%- set spec = {specs}[loop.index0] -%}}"
+        "{%- set findex = loop.index0 -%}"
         "{%- for part in fld.split(',') -%}{%- if ns.cerr == '' -%}"
         "{%- set pieces = part.split('/') -%}"
+        "{%- set ends = pieces[0].split('-') -%}"
+        "{%- set ns.step = 1 -%}"
         "{%- if part == '' -%}"
         f"{err}spec[0] ~ ' field has an empty list item' -%}}"
         "{%- elif pieces | length > 2 -%}"
@@ -161,20 +189,30 @@ def _cron(expr: str) -> str:
         f"{{%- elif pieces | length == 2 and (not {num('pieces[1]')} or (pieces[1] | int) < 1)"
         " -%}"
         f'{err}spec[0] ~ " step in \'" ~ part ~ "\' must be a whole number of at least 1" -%}}'
-        "{%- else -%}{%- set base = pieces[0] -%}"
-        "{%- if base == '*' -%}{%- set ns.first = spec[1] -%}{%- set ns.last = spec[2] -%}"
-        f"{{%- elif {num('base')} and pieces | length == 1 -%}}"
-        "{%- set ns.first = base | int -%}{%- set ns.last = base | int -%}"
-        "{%- elif '-' in base and base.split('-') | length == 2 -%}"
-        "{%- set ends = base.split('-') -%}"
-        f"{{%- if not ({num('ends[0]')} and {num('ends[1]')}) -%}}"
-        f'{err}spec[0] ~ " part \'" ~ part ~ "\' is not a number, range or step" -%}}'
-        "{%- else -%}{%- set ns.first = ends[0] | int -%}{%- set ns.last = ends[1] | int -%}"
+        "{%- else -%}"
+        "{%- if pieces | length == 2 -%}{%- set ns.step = pieces[1] | int -%}{%- endif -%}"
+        "{%- if pieces[0] == '*' -%}{%- set ns.first = spec[1] -%}{%- set ns.last = spec[2] -%}"
+        "{%- elif ends | length == 1 and pieces | length == 1 and "
+        + atom("ends[0]").replace("loop.index0", "findex")
+        + " -%}"
+        + "{%- set ns.first = "
+        + value("ends[0]").replace("loop.index0", "findex")
+        + " -%}{%- set ns.last = ns.first -%}"
+        "{%- elif ends | length == 2 and "
+        + atom("ends[0]").replace("loop.index0", "findex")
+        + " and "
+        + atom("ends[1]").replace("loop.index0", "findex")
+        + " -%}"
+        + "{%- set ns.first = "
+        + value("ends[0]").replace("loop.index0", "findex")
+        + " -%}{%- set ns.last = "
+        + value("ends[1]").replace("loop.index0", "findex")
+        + " -%}"
         "{%- if ns.first > ns.last -%}"
         f"{err}spec[0] ~ ' range ' ~ ns.first ~ '-' ~ ns.last ~ ' runs backwards' -%}}"
-        "{%- endif -%}{%- endif -%}"
+        "{%- endif -%}"
         "{%- else -%}"
-        f'{err}spec[0] ~ " part \'" ~ part ~ "\' is not a number, range or step" -%}}'
+        f"{bad}"
         "{%- endif -%}"
         "{%- if ns.cerr == '' -%}"
         "{%- if ns.first < spec[1] or ns.first > spec[2] -%}"
@@ -183,9 +221,20 @@ def _cron(expr: str) -> str:
         "{%- elif ns.last < spec[1] or ns.last > spec[2] -%}"
         f"{err}spec[0] ~ ' value ' ~ ns.last ~ ' is out of range ' ~ spec[1] ~ '..' ~ spec[2]"
         " -%}"
+        "{%- elif findex == 2 -%}{%- set ns.day = [ns.day, ns.first] | min -%}"
+        "{%- elif findex == 3 -%}"
+        "{%- for m in range(ns.first, ns.last + 1, ns.step) -%}"
+        f"{{%- set ns.longest = [ns.longest, {lit(list(MONTH_DAYS))}[m]] | max -%}}"
+        "{%- endfor -%}"
         "{%- endif -%}{%- endif -%}"
         "{%- endif -%}"
-        "{%- endif -%}{%- endfor -%}{%- endfor -%}{%- endif -%}"
+        "{%- endif -%}{%- endfor -%}{%- endfor -%}"
+        "{%- if ns.cerr == '' and (fields[2].startswith('*') or fields[4].startswith('*'))"
+        " and ns.day > ns.longest -%}"
+        f"{err}'day-of-month ' ~ ns.day ~ "
+        f"{lit(' never comes in the chosen months, so it never fires')} -%}}"
+        "{%- endif -%}"
+        "{%- endif -%}"
     )
 
 
@@ -257,6 +306,26 @@ def _broker_url(q: Question) -> str:
     )
 
 
+#: Characters of an IANA time zone name ("America/Argentina/Buenos_Aires", "Etc/GMT+5").
+TIMEZONE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-/"
+
+
+def _timezone(q: Question) -> str:
+    """Jinja cannot read the time zone database, so copier checks the shape of the name only.
+
+    A well-formed name zoneinfo does not know ('Mars/Olympus') passes copier's prompt and is
+    rejected by the answers model (``jobforge new``, ``jobforge answers check``) and by the
+    generated project's scheduler at start.
+    """
+    message = f" is not a time zone zoneinfo knows; {TIMEZONE_FIX}"
+    return (
+        f"{{%- if v == '' or v.strip({lit(TIMEZONE_CHARS)}) != '' or v.startswith('/')"
+        " or v.endswith('/') or '//' in v or '..' in v -%}"
+        + add(f"{lit(q.key + ': ')} ~ {show('v')} ~ {lit(message)}")
+        + "{%- endif -%}"
+    )
+
+
 FIELD_JINJA: Mapping[str, Callable[[Question], str]] = {
     "text": _text,
     "identifier": _identifier,
@@ -269,6 +338,7 @@ FIELD_JINJA: Mapping[str, Callable[[Question], str]] = {
     "delay_list": _delay_list,
     "schedule_list": _schedule_list,
     "broker_url": _broker_url,
+    "timezone": _timezone,
 }
 
 
@@ -404,8 +474,8 @@ def _rule(bank: Bank, q: Question, name: RuleName) -> str:
 
 
 NAMESPACE = (
-    "{%- set ns = namespace(errs=[], seen=[], names=[], cerr='', first=0, last=0, fit=false, "
-    "needing='') -%}"
+    "{%- set ns = namespace(errs=[], seen=[], names=[], cerr='', first=0, last=0, step=1, day=99, "
+    "longest=0, fit=false, needing='') -%}"
 )
 
 

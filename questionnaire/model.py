@@ -74,7 +74,9 @@ class Schedule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(description="Python identifier, unique among schedules")
-    cron: str | None = Field(None, description="five-field cron: minute hour dom month dow")
+    cron: str | None = Field(
+        None, description="five-field cron (minute hour dom month dow, names) or a macro (@daily)"
+    )
     every_seconds: int | None = Field(None, ge=1, description="interval in seconds")
 
     @model_serializer(mode="wrap")
@@ -114,6 +116,7 @@ class Answers(BaseModel):
     job_timeout_seconds: int = Field(300, ge=1, le=86400)
     # scheduling
     schedules: tuple[Schedule, ...] = ()
+    timezone: str = Field("UTC", description="IANA time zone name that zoneinfo knows")
     delayed_jobs: bool = True
     scheduler_tool: SchedulerTool = Field(
         "none",

@@ -23,6 +23,7 @@ KIND_TEXT = {
     "delay_list": "list of seconds",
     "schedule_list": "list of schedules",
     "broker_url": "URL",
+    "timezone": "IANA time zone name",
 }
 
 

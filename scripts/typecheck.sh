@@ -11,4 +11,6 @@ done
 for sub in questionnaire rubric conformance templates; do
   ln -s "../../$sub" ".typecheck/jobforge/$sub"
 done
+# The runtime library (runtime/) is its own distribution with its own mypy settings.
+"${MYPY:-.venv/bin/mypy}" --config-file runtime/pyproject.toml runtime/jobforge_runtime "$@"
 MYPYPATH=.typecheck exec "${MYPY:-.venv/bin/mypy}" -p jobforge "$@"

@@ -9,11 +9,21 @@ so the retries are waited for once.
 
 from __future__ import annotations
 
+import itertools
+import time
 from dataclasses import dataclass
 
 from .. import faults, tolerance
 from ..adapter import Capability, DeadLetter, JobInfo, JobStatus, JSONObject
-from ..checkers import attempts_by_job, retry_gaps
+from ..checkers import (
+    RetryDelay,
+    attempts_by_job,
+    binomial_tail,
+    growth_violations,
+    jitter_facts,
+    retry_delays,
+    retry_gaps,
+)
 from ..env import Env, ImplementationFault, not_terminal
 from ..history import History
 from ..probes import PROBE_DEFAULT, PROBE_LONG
@@ -21,6 +31,19 @@ from .base import Check, Verdict, failed, inconclusive, judge, passed, require_j
 
 #: How long an alert may follow its job's DEAD transition.
 _ALERT_GRACE_S = 2.0
+#: Jitter must spread delays by at least this share of ``Timing.jitter_ratio`` to be told from
+#: scheduling latency (10 % of each delay at the default 25 %).
+MIN_JITTER_SHARE = 0.4
+#: The jitter check fails only when jitter that large would look unjittered less often than this.
+JITTER_FALSE_FAIL = 1e-6
+#: A retry starting this much before its declared delay started early (clock noise aside).
+JITTER_EARLY_S = 0.002
+#: Jobs the jitter check retries (each gives max_attempts - 1 delays), and the pause between
+#: their submissions, so retries of different jobs do not wait for one another.
+JITTER_JOBS = 30
+JITTER_SPACING_S = 0.03
+#: The effect key of the replayed probe.
+_EFFECT = "replay-effect"
 
 
 @dataclass(frozen=True)
@@ -123,10 +146,23 @@ def max_attempts(env: Env) -> Verdict:
 
 
 def backoff(env: Env) -> Verdict:
-    """Retries wait the declared delays, at the declared jitter and tick, growing as declared."""
+    """Retries wait the declared delays, at the declared jitter and tick, growing, capped.
+
+    Two or more declared delays must grow (a constant delay is not backoff), and the observed
+    ones must grow with them. Under jitter bounded away from zero, the median wait per declared
+    delay rises from step to step; under jitter reaching zero (full jitter) the gaps are judged
+    together (:func:`jobforge.conformance.tolerance.judge_backoff`).
+    """
     spec = env.description.job(PROBE_DEFAULT)
     if not spec.backoff_delays_s:
         return failed(f"{PROBE_DEFAULT} declares no backoff_delays_s")
+    delays = ", ".join(f"{d:g}" for d in spec.backoff_delays_s)
+    steps = list(itertools.pairwise(spec.backoff_delays_s))
+    if steps and (any(b < a for a, b in steps) or not any(b > a for a, b in steps)):
+        return failed(
+            f"{PROBE_DEFAULT} declares backoff delays {delays} s: they do not grow "
+            "(retries back off with growing delays up to a cap)"
+        )
     facts = tolerance.facts_of(spec, env.timing)
     seen = failures(env)
     groups = attempts_by_job(seen.history)
@@ -137,13 +173,83 @@ def backoff(env: Env) -> Verdict:
     )
     if judged.gaps == 0:
         return failed("no retry was observed, so no backoff delay could be measured")
-    if judged.findings:
-        return failed(*judged.findings)
+    findings = list(judged.findings)
+    if not tolerance.jitter_reaches_zero(spec.backoff_delays_s, facts):
+        samples = [
+            sample
+            for job_id in seen.exhausted
+            for sample in retry_delays(job_id, groups.get(job_id, ()), spec.backoff_delays_s)
+        ]
+        findings += growth_violations(samples)
+    if findings:
+        return failed(*findings)
     if judged.undecided:
         return inconclusive(*judged.undecided)
-    delays = ", ".join(f"{d:g}" for d in spec.backoff_delays_s)
     return passed(
-        f"{judged.gaps} retry delays matched the declared {delays} s ({tolerance.describe(facts)})"
+        f"{judged.gaps} retry delays matched the declared {delays} s "
+        f"({tolerance.describe(facts)}), growing"
+    )
+
+
+def _jitter_samples(env: Env) -> list[RetryDelay]:
+    """Run jobs failing every attempt, submitted apart so their retries do not queue together."""
+    spec = env.description.job(PROBE_DEFAULT)
+    jobs = []
+    for _ in range(env.size("jitter_jobs", JITTER_JOBS)):
+        jobs.append(env.submit(PROBE_DEFAULT, env.probe(PROBE_DEFAULT, fail={"*": "transient"})))
+        time.sleep(JITTER_SPACING_S)
+    env.drain(jobs, env.drain_deadline())
+    groups = attempts_by_job(env.history())
+    samples: list[RetryDelay] = []
+    for job_id in jobs:
+        samples += retry_delays(job_id, groups.get(job_id, ()), spec.backoff_delays_s)
+    return samples
+
+
+def backoff_jitter(env: Env) -> Verdict:
+    """Check that retry delays are jittered: not all at their declared nominal values.
+
+    Scheduling latency only delays a retry, so a retry starting clearly (more than
+    :data:`JITTER_EARLY_S`) before its declared delay proves jitter: pass. Jitter
+    of at least :data:`MIN_JITTER_SHARE` of the declared jitter ratio (10 % of a delay at the
+    default scale) lands a delay within that band of nominal at most half the time, so when
+    nearly every delay is within it and none earlier, the chance that a jittered
+    implementation looked like that is below :data:`JITTER_FALSE_FAIL`: fail. Anything between
+    (latency hides the jitter) is inconclusive.
+    """
+    spec = env.description.job(PROBE_DEFAULT)
+    if not spec.backoff_delays_s:
+        return failed(f"{PROBE_DEFAULT} declares no backoff_delays_s")
+    samples = _jitter_samples(env)
+    amplitude = MIN_JITTER_SHARE * env.timing.jitter_ratio
+    band = amplitude / 2
+    facts = jitter_facts(samples, band, JITTER_EARLY_S)
+    if facts.early:
+        first = min(facts.early, key=lambda s: s.excess / s.declared)
+        return passed(
+            f"{len(facts.early)} of {facts.samples} retries started before their declared "
+            f"delay (job {first.job_id} retry {first.retry}: {first.observed:.3f} s, declared "
+            f"{first.declared:g} s): delays are jittered"
+        )
+    needed = next(
+        (
+            m
+            for m in range(facts.samples + 1)
+            if binomial_tail(facts.samples, 0.5, m) <= JITTER_FALSE_FAIL
+        ),
+        None,
+    )
+    if needed is not None and facts.nominal >= needed:
+        return failed(
+            f"{facts.nominal} of {facts.samples} retries started within {band:.1%} of their "
+            f"declared delay and none earlier: delays are not jittered (jitter of "
+            f"{amplitude:.0%} or more would look like this with probability < "
+            f"{JITTER_FALSE_FAIL:g})"
+        )
+    return inconclusive(
+        f"no retry of {facts.samples} started before its declared delay, but only "
+        f"{facts.nominal} within {band:.1%} of it (the kit needs {needed} to conclude): "
+        "scheduling latency hides whether the delays are jittered"
     )
 
 
@@ -206,37 +312,70 @@ def alert(env: Env) -> Verdict:
     if seen.alerts is None:
         return failed(seen.alerts_error or "alerts were not listed")
     alerted = {str(a.get("job_id")) for a in seen.alerts if a.get("kind")}
+    jobs = seen.exhausted + seen.permanent
+    dead = [j for j in jobs if seen.infos[j].status is JobStatus.DEAD]
     findings = [
         f"job {job_id}: went DEAD but no alert names it ({len(seen.alerts)} alerts fired)"
-        for job_id in seen.exhausted + seen.permanent
+        for job_id in dead
         if job_id not in alerted
     ]
-    return judge(findings, f"an alert fired for each of {len(seen.payloads)} dead jobs")
+    if not dead:
+        states = ", ".join(f"job {j} {seen.infos[j].status.value}" for j in jobs)
+        findings.append(
+            f"no job went DEAD by the drain deadline ({states}), so no alert could be seen"
+        )
+    return judge(findings, f"an alert fired for each of {len(dead)} dead jobs")
 
 
 def replay(env: Env) -> Verdict:
-    """Check that a dead job, once its cause is fixed, can be replayed and then completes."""
+    """Check that a dead job, once its cause is fixed, replays to completion, effects kept once.
+
+    The job makes its effect in its first attempt and fails transiently until it is DEAD. When
+    its own retries did not repeat the effect (the idempotency guard works; idempotency judges
+    it otherwise), the replay must not repeat it either: a replay keeps the dead job's effect
+    scope.
+    """
     require_job_type(env, PROBE_DEFAULT)
-    payload = env.probe(PROBE_DEFAULT, fail={"*": "permanent"}, healable=True)
+    payload = env.probe(PROBE_DEFAULT, fail={"*": "transient"}, healable=True, effect=_EFFECT)
+    probe_id = str(payload["probe_id"])
     job_id = env.submit(PROBE_DEFAULT, payload)
     info = env.drain([job_id], env.drain_deadline())[job_id]
     if info.status is not JobStatus.DEAD:
         return failed(
-            f"job {job_id}: status {info.status.value} after a permanent error, "
+            f"job {job_id}: status {info.status.value} after failing every attempt, "
             "expected DEAD before a replay"
         )
-    faults.heal(env, str(payload["probe_id"]))
+    before = env.history()
+    made = len(before.effects_of(probe_id))
+    tries = len(before.attempts_of(probe_id))
+    faults.heal(env, probe_id)
     new_id = env.adapter.replay(job_id)
     final = env.drain([new_id], env.drain_deadline())[new_id]
-    attempts = [a for a in env.history().attempts if a.probe_id == payload["probe_id"]]
+    hist = env.history()
+    attempts = hist.attempts_of(probe_id)
     after = [a for a in attempts if a.job_id == new_id or a.attempt > info.attempts]
     findings = []
     if final.status is not JobStatus.COMPLETED:
         findings.append(f"replayed job {new_id}: status {final.status.value}, expected COMPLETED")
     if not any(a.outcome == "ok" for a in attempts):
         findings.append(f"job {job_id}: no successful attempt after replay ({len(attempts)} seen)")
+    repeated = len(hist.effects_of(probe_id)) - made
+    guarded = made == 1 and tries > 1  # its own retries did not repeat the effect
+    if guarded and repeated > 0:
+        findings.append(
+            f"job {job_id}: made its effect {_EFFECT!r} once in {tries} attempts before it went "
+            f"DEAD; replayed as {new_id}, the effect was made {repeated} more time(s), expected "
+            "none (a replay keeps the dead job's effect scope)"
+        )
+    kept = (
+        "effect not repeated"
+        if guarded
+        else f"effect scope not judged ({made} effect(s) in {tries} attempt(s) before the replay)"
+    )
     return judge(
-        findings, f"job {job_id} replayed as {new_id}: {len(after)} new attempt(s), COMPLETED"
+        findings,
+        f"job {job_id} went DEAD, replayed as {new_id}: {len(after)} new attempt(s), "
+        f"COMPLETED, {kept}",
     )
 
 
@@ -332,6 +471,12 @@ CHECKS = (
         "error_handling.backoff",
         "Retries back off as declared, up to the cap",
         backoff,
+        requires=(Capability.RETRIES, Capability.BACKOFF),
+    ),
+    Check(
+        "error_handling.backoff_jitter",
+        "Retry delays are jittered",
+        backoff_jitter,
         requires=(Capability.RETRIES, Capability.BACKOFF),
     ),
     Check(

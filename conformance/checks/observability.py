@@ -10,12 +10,13 @@ import itertools
 import json
 import time
 
+from .. import faults
 from ..adapter import Capability, JobInfo, JobStatus
 from ..checkers import attempts_by_job
-from ..env import TERMINAL, Env, not_terminal
+from ..env import TERMINAL, Env, ImplementationFault, not_terminal
 from ..history import OUTCOME_OK
 from ..probes import PROBE_DEFAULT, PROBE_LONG
-from .base import Check, Verdict, failed, judge, passed, require_job_type
+from .base import Check, Verdict, failed, judge, require_job_type
 
 _POLL_S = 0.01
 #: Counters and gauges compared with the ledger (see Adapter.metrics).
@@ -215,21 +216,79 @@ def metrics_match(env: Env) -> Verdict:
     )
 
 
-def health(env: Env) -> Verdict:
-    """Check that the health document says ``ok`` while workers run."""
+def _health_status(env: Env) -> tuple[str | None, str]:
+    """Return the health document's ``status`` and the document shortened for evidence."""
     document = env.adapter.health()
     try:
-        json.dumps(document)
+        shown = json.dumps(document, sort_keys=True)
     except (TypeError, ValueError):
-        return failed(f"health document is not JSON: {document!r:.80}")
+        raise ImplementationFault(f"health document is not JSON: {document!r:.80}") from None
     status = document.get("status")
+    return (status if isinstance(status, str) else None), shown[:120]
+
+
+def health_notice_s(env: Env) -> float:
+    """How long health may take to notice a change: heartbeats lapse within a lease."""
+    return 3 * env.timing.lease_s + 5.0
+
+
+def _await_health(env: Env, healthy: bool) -> tuple[bool, str | None, str]:
+    """Poll health until it is (``healthy``) ok or not; return whether it was, and the last."""
+    last: list[tuple[str | None, str]] = [(None, "")]
+
+    def reached() -> bool:
+        last[0] = _health_status(env)
+        return (last[0][0] == "ok") is healthy
+
+    held = env.wait_until(reached, health_notice_s(env))
+    return held, last[0][0], last[0][1]
+
+
+def health(env: Env) -> Verdict:
+    """Health says ``ok`` while workers run, not ok with none alive, and ok again once back.
+
+    Where the implementation declares ``broker_restart``, health must also say not ok while
+    its broker or store is down (the kit stops it through the adapter's ``stop_broker`` and
+    starts it again with ``start_broker``). A change may take a few leases to show (worker
+    heartbeats lapse), never longer than :func:`health_notice_s`.
+    """
+    workers = len(env.pool.workers)
+    status, shown = _health_status(env)
     if status != "ok":
-        return failed(
-            f"health status {status!r} with {len(env.pool.workers)} workers running, expected 'ok'"
+        return failed(f"health status {status!r} with {workers} workers running, expected 'ok'")
+    findings: list[str] = []
+    for worker in list(env.pool.workers):
+        faults.terminate_worker(env, worker)
+    noticed, status, down_doc = _await_health(env, healthy=False)
+    if not noticed:
+        findings.append(
+            f"health status still 'ok' {health_notice_s(env):g} s after every worker was "
+            f"stopped (0 workers alive), expected not ok: {down_doc}"
         )
-    return passed(
-        f"health status 'ok' with {len(env.pool.workers)} workers: "
-        f"{json.dumps(document, sort_keys=True)[:120]}"
+    env.pool.ensure(workers)
+    back, status, _ = _await_health(env, healthy=True)
+    if not back:
+        findings.append(
+            f"health status {status!r} {health_notice_s(env):g} s after {workers} workers were "
+            "started again, expected 'ok'"
+        )
+    store = ""
+    if env.declares(Capability.BROKER_RESTART) and not findings:
+        with faults.broker_down(env):
+            noticed, status, down_doc = _await_health(env, healthy=False)
+        if not noticed:
+            findings.append(
+                f"health status still 'ok' while the broker/store was stopped, expected not "
+                f"ok: {down_doc}"
+            )
+        back, status, _ = _await_health(env, healthy=True)
+        if not back:
+            findings.append(f"health status {status!r} after the broker/store came back")
+        store = "; not ok while the broker/store was down"
+    return judge(
+        findings,
+        f"health 'ok' with {workers} workers ({shown}); not ok with none alive; ok again once "
+        f"they were back{store}",
     )
 
 
@@ -255,7 +314,7 @@ CHECKS = (
     ),
     Check(
         "observability.health",
-        "A health endpoint reports ok",
+        "Health reports ok only while workers are alive",
         health,
         requires=(Capability.HEALTH,),
     ),

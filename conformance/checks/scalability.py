@@ -1,21 +1,29 @@
 """Scalability: work spread over workers, throughput, graceful shutdown, SIGKILL recovery.
 
 No job runs twice across workers; throughput scales with workers; workers added and removed
-(SIGTERM) lose nothing; a SIGKILLed worker's jobs are recovered.
+(SIGTERM) lose nothing; a SIGKILLed worker's jobs are recovered; a job longer than its lease
+keeps its claim.
 """
 
 from __future__ import annotations
 
+import time
+
 from .. import faults
 from ..adapter import Capability, JobStatus
-from ..checkers import attempts_by_job, lost_jobs
-from ..env import Env
+from ..checkers import attempts_by_job, effect_counts, lost_jobs
+from ..env import TERMINAL, Env
 from ..history import History
 from ..probes import PROBE_DEFAULT, PROBE_LONG
 from .base import Check, Verdict, failed, inconclusive, judge, require_job_type
 
 #: Two workers must finish a batch at least this many times faster than one.
 MIN_SPEEDUP = 1.4
+#: ``lease_kept`` runs a job this many leases long.
+LEASE_MULTIPLE = 3.0
+#: Statuses that say a running job was taken back from its worker.
+_TAKEN_BACK = frozenset({JobStatus.PENDING, JobStatus.RETRYING, JobStatus.FAILED, JobStatus.DEAD})
+_POLL_S = 0.02
 
 
 def _not_completed(infos: dict[str, object], hist: History, why: str) -> list[str]:
@@ -176,6 +184,83 @@ def sigkill_recovery(env: Env) -> Verdict:
     )
 
 
+def lease_kept(env: Env) -> Verdict:
+    """Check that a job running several times its lease keeps its claim and runs once.
+
+    Scalability, not error handling: a lease is how several workers share work safely (a
+    claim lapses so another worker may recover a dead worker's job). A lease that is never
+    renewed lets a second worker take a job that is still running, which is double execution
+    across workers; the dead letter and alert that may follow are symptoms of that.
+    """
+    require_job_type(env, PROBE_LONG)
+    env.pool.ensure(2)
+    spec = env.description.job(PROBE_LONG)
+    lease = env.timing.lease_s
+    run_s = LEASE_MULTIPLE * lease
+    if spec.timeout_s is not None and spec.timeout_s <= run_s + 1.0:
+        return failed(
+            f"{PROBE_LONG} declares timeout {spec.timeout_s:g} s: no room for a job running "
+            f"{LEASE_MULTIPLE:g} leases ({run_s:g} s)"
+        )
+    payload = env.probe(PROBE_LONG, sleep_s=run_s, effect="long-effect")
+    job_id = env.submit(PROBE_LONG, payload)
+    deadline = time.monotonic() + env.drain_deadline(run_s)
+    seen: list[JobStatus] = []
+    info = env.adapter.inspect(job_id)
+    while time.monotonic() < deadline:
+        info = env.adapter.inspect(job_id)
+        if not seen or seen[-1] is not info.status:
+            seen.append(info.status)
+        if info.status in TERMINAL:
+            break
+        time.sleep(_POLL_S)
+    hist = env.history()
+    attempts = attempts_by_job(hist).get(job_id, ())
+    findings = []
+    shown = " -> ".join(s.value for s in seen)
+    if info.status is not JobStatus.COMPLETED:
+        findings.append(
+            f"job {job_id}: {info.status.value} after running {run_s:g} s "
+            f"({LEASE_MULTIPLE:g} leases of {lease:g} s), expected COMPLETED ({shown})"
+        )
+    if len(attempts) != 1:
+        where = ", ".join(
+            f"attempt {a.attempt} on {a.worker} at +{a.started_at - attempts[0].started_at:.2f} s"
+            for a in attempts
+        )
+        findings.append(
+            f"job {job_id}: ran {len(attempts)} times ({where or 'never'}), expected once: "
+            f"its claim lapsed while it still ran (lease {lease:g} s, job {run_s:g} s)"
+        )
+    taken = [s.value for s in seen[1:] if s in _TAKEN_BACK]
+    if taken and len(attempts) == 1:
+        findings.append(
+            f"job {job_id}: shown {', '.join(taken)} while its only attempt was running ({shown})"
+        )
+    effects = effect_counts(hist.effects_of(str(payload["probe_id"])))
+    if effects.get("long-effect", 0) > 1:
+        findings.append(f"job {job_id}: its effect was applied {effects['long-effect']} times")
+    if env.declares(Capability.DEAD_LETTER) and any(
+        d.job_id == job_id for d in env.adapter.dead_letters()
+    ):
+        findings.append(
+            f"job {job_id}: put in the dead-letter queue; it only outlived its lease "
+            "and never failed"
+        )
+    if env.declares(Capability.ALERTS):
+        named = [a for a in env.adapter.alerts() if str(a.get("job_id")) == job_id]
+        if named:
+            findings.append(
+                f"job {job_id}: {len(named)} alert(s) fired about it "
+                f"({', '.join(str(a.get('kind')) for a in named)}), expected none"
+            )
+    return judge(
+        findings,
+        f"job {job_id} ran {run_s:g} s ({LEASE_MULTIPLE:g} leases of {lease:g} s) once, on one "
+        f"worker, and completed ({shown})",
+    )
+
+
 CHECKS = (
     Check(
         "scalability.no_double_execution",
@@ -202,5 +287,11 @@ CHECKS = (
         "A killed worker's jobs are recovered",
         sigkill_recovery,
         requires=(Capability.KILL_WORKER,),
+    ),
+    Check(
+        "scalability.lease_kept",
+        "A job longer than its lease keeps its claim",
+        lease_kept,
+        requires=(Capability.MULTIPLE_WORKERS,),
     ),
 )

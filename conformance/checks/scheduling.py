@@ -1,14 +1,17 @@
 """Scheduling: ticks on time, no overlapping runs, one firing per tick, missed runs, delays.
 
-``on_time``, ``no_overlap`` and ``missed_run_policy`` judge one shared scheduler session: a
-quick entry and a slow entry (each run lasting 2.5 intervals) fire for a while; the scheduler
-is stopped for at least two and a half intervals and started again halfway between two ticks.
+``on_time``, ``no_overlap``, ``skipped_tick_not_run`` and ``missed_run_policy`` judge one shared
+scheduler session: a quick entry and a slow entry (each run lasting 1.5 intervals, shorter than
+a lease, so the session never depends on lease renewal) fire for a while; the scheduler is
+stopped for at least two and a half intervals and started again halfway between two ticks.
 Firings are grouped into ticks: starts closer than half an interval belong to one tick.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -22,6 +25,8 @@ from .base import Check, Verdict, failed, inconclusive, judge, passed, require_j
 
 #: How long a restarted scheduler may take to start before the kit stops waiting for a firing.
 STARTUP_S = 10.0
+#: A run of the session's slow entry lasts this many intervals: it ends halfway between ticks.
+SLOW_RUN_INTERVALS = 1.5
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ def _session(env: Env) -> Session:
         env.timing.schedule_interval_s
     )
     quick_payload = env.probe(PROBE_SCHEDULED)
-    slow_payload = env.probe(PROBE_SCHEDULED, sleep_s=2.5 * interval)
+    slow_payload = env.probe(PROBE_SCHEDULED, sleep_s=SLOW_RUN_INTERVALS * interval)
     base = f"{env.ledger.run_id}-{env.scope}"
     entries = [
         ScheduleEntry(
@@ -64,10 +69,10 @@ def _session(env: Env) -> Session:
             name=f"{base}-slow", job_type=PROBE_SCHEDULED, every_s=interval, payload=slow_payload
         ),
     ]
-    # Enough slots for the quick entry beside every slow run that may overlap (2.5 intervals
-    # long: up to three when overlap is not prevented), so a late quick tick is the
-    # scheduler's lateness, never a wait for a free worker.
-    env.pool.ensure(max(len(env.pool.workers), math.ceil(4 / env.slots)))
+    # Enough slots for the quick entry beside every slow run that may overlap (when overlap is
+    # not prevented), so a late quick tick is the scheduler's lateness, never a wait for a slot.
+    needed = math.ceil(SLOW_RUN_INTERVALS) + 2
+    env.pool.ensure(max(len(env.pool.workers), math.ceil(needed / env.slots)))
     started = time.time()
     first = env.pool.start_scheduler(entries)
     # Ticks are counted from readiness: a slow start-up gets its full share of ticks.
@@ -209,8 +214,64 @@ def no_overlap(env: Env) -> Verdict:
         )
     return judge(
         findings,
-        f"{len(runs)} runs of a job lasting 2.5 intervals, none overlapping (policy {policy})",
+        f"{len(runs)} runs of a job lasting {SLOW_RUN_INTERVALS:g} intervals, none overlapping "
+        f"(policy {policy})",
     )
+
+
+def skipped_tick_not_run(env: Env) -> Verdict:
+    """Check that a tick skipped under the ``skip`` overlap policy is not run later.
+
+    The slow entry's runs end halfway between two ticks. With ``skip`` the next run waits for
+    the next tick; a run that starts as soon as the previous one ended, off the tick grid (the
+    quick entry's ticks), is a skipped tick queued and run late (the ``queue`` policy). A run
+    delayed by a loaded machine starts later, never sooner, so it is not mistaken for one.
+    """
+    policy = env.description.job(PROBE_SCHEDULED).overlap_policy
+    if policy != "skip":
+        return failed(
+            f"{PROBE_SCHEDULED} declares overlap_policy {policy!r}; the probe catalogue asks "
+            "for 'skip'"
+        )
+    seen = session(env)
+    interval = seen.interval_s
+    quick = [
+        a.started_at for a in _firings(seen.history, seen.quick) if a.started_at <= seen.stopped
+    ]
+    ticks = [group[0] for group in cluster(quick, interval / 2)]
+    if len(ticks) < 2:
+        return failed(
+            f"only {len(ticks)} tick(s) of the quick entry fired before the outage; the tick "
+            "grid the slow entry's runs are judged against is unknown"
+        )
+    phase = ticks[0] + statistics.median(_offset(t - ticks[0], interval) for t in ticks)
+    facts = tolerance.facts_of(env.description.job(PROBE_SCHEDULED), env.timing)
+    tick_tol = tolerance.tick_tolerance(interval, facts)
+    runs = [a for a in _firings(seen.history, seen.slow) if a.started_at <= seen.stopped]
+    findings = []
+    for before, run in itertools.pairwise(runs):
+        off = _offset(run.started_at - phase, interval)
+        after_end = None if before.ended_at is None else run.started_at - before.ended_at
+        if abs(off) > tick_tol and after_end is not None and after_end < interval / 4:
+            findings.append(
+                f"job {run.job_id}: a run of the slow entry started {after_end:.2f} s after the "
+                f"previous run ended, {off:+.2f} s from the nearest tick (every {interval:g} s, "
+                f"tolerance {tick_tol:.2f} s): a tick skipped while the previous run was "
+                "unfinished was run late"
+            )
+    if len(runs) < 2:
+        findings.append(
+            f"only {len(runs)} run(s) of the slow entry fired; no tick was skipped to judge"
+        )
+    return judge(
+        findings,
+        f"{len(runs)} runs of the slow entry, each at a tick; skipped ticks were not run later",
+    )
+
+
+def _offset(delta: float, interval: float) -> float:
+    """Return ``delta`` folded onto the tick grid: the distance to the nearest tick, signed."""
+    return (delta + interval / 2) % interval - interval / 2
 
 
 def catch_up_runs(
@@ -348,6 +409,12 @@ CHECKS = (
         "scheduling.no_overlap",
         "A scheduled job never overlaps its previous run",
         no_overlap,
+        requires=(Capability.SCHEDULER,),
+    ),
+    Check(
+        "scheduling.skipped_tick_not_run",
+        "A skipped tick is never run late",
+        skipped_tick_not_run,
         requires=(Capability.SCHEDULER,),
     ),
     Check(

@@ -8,6 +8,7 @@ the kit uses them to prove its own verdicts.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import sys
 import threading
@@ -88,7 +89,15 @@ class ReferenceAdapter:
 
     def catalogue(self) -> tuple[JobSpec, ...]:
         """Return the probe job types with the policies in force for the current timing."""
-        return probes.probe_catalogue(self._timing)
+        specs = probes.probe_catalogue(self._timing)
+        if self.behaviour.growing_backoff:
+            return specs
+        return tuple(
+            dataclasses.replace(spec, backoff_delays_s=(spec.backoff_delays_s[0],) * n)
+            if (n := len(spec.backoff_delays_s))
+            else spec
+            for spec in specs
+        )
 
     def test_command(self) -> tuple[str, ...]:
         """The own test suite, run with the current interpreter."""
@@ -141,7 +150,7 @@ class ReferenceAdapter:
             behaviour=self.behaviour,
             lease_s=ctx.timing.lease_s,
             # Stay well inside the declared jitter: scheduling latency adds to every delay.
-            jitter_ratio=ctx.timing.jitter_ratio / 2,
+            jitter_ratio=ctx.timing.jitter_ratio / 2 if self.behaviour.jitter_backoff else 0.0,
             global_cap=self._global_concurrency,
             classify=PROBE_CLASSIFIER,
             hooks=KitRecordingHooks(),
@@ -267,16 +276,18 @@ class ReferenceAdapter:
         return self.system.snapshot_metrics()
 
     def health(self) -> Mapping[str, JSONValue]:
-        """Return the health document: ``status`` is ``ok`` while a run is set up."""
+        """Return the health document: ``ok`` while a run is set up and a worker is alive."""
         if self._system is None:
             return {"status": "down", "reason": "no run: setup() was not called"}
         values = self._system.snapshot_metrics()
         with self._lock:
             schedulers = sum(1 for s in self._schedulers.values() if s.alive)
+        alive = self.workers_alive()
+        healthy = alive > 0 or not self.behaviour.health_reflects_workers
         return {
-            "status": "ok",
+            "status": "ok" if healthy else "down",
             "backend": "in-process",
-            "workers_alive": self.workers_alive(),
+            "workers_alive": alive,
             "schedulers_alive": schedulers,
             "queue_depth": int(values["queue_depth"]),
             "dlq_size": int(values["dlq_size"]),
@@ -301,6 +312,7 @@ class ReferenceAdapter:
             entry=entry,
             prevent_overlap=overlap and self.behaviour.prevent_overlap,
             missed_run_policy=spec.missed_run_policy or "run_once",
+            queue_skipped=self.behaviour.queue_skipped_ticks,
         )
 
     def start_scheduler(self, entries: Sequence[ScheduleEntry]) -> str:

@@ -30,6 +30,12 @@ class Behaviour:
     publish_progress: bool = True  # set_progress is visible through inspect
     count_retries_as_completed: bool = False  # metrics bug: a retried attempt counts as completed
     run_job_tests: bool = True  # the own test suite executes jobs
+    health_reflects_workers: bool = True  # health is not ok while no worker is alive
+    renew_leases: bool = True  # a running attempt keeps extending its job's lease
+    replay_keeps_scope: bool = True  # a replayed job claims effects in the dead job's scope
+    growing_backoff: bool = True  # retry delays grow as the probe catalogue gives them
+    jitter_backoff: bool = True  # each retry delay is moved by a random jitter
+    queue_skipped_ticks: bool = False  # a tick skipped for overlap runs once the last run ends
 
 
 #: What each flaw changes. Keys match :data:`.flaws.FLAWS`.
@@ -48,6 +54,12 @@ FLAW_SWITCHES: dict[str, dict[str, object]] = {
     "no_progress": {"publish_progress": False},
     "miscounting_metrics": {"count_retries_as_completed": True},
     "no_tests": {"run_job_tests": False},
+    "health_always_ok": {"health_reflects_workers": False},
+    "no_lease_renewal": {"renew_leases": False},
+    "replay_repeats_effects": {"replay_keeps_scope": False},
+    "constant_backoff": {"growing_backoff": False},
+    "no_jitter": {"jitter_backoff": False},
+    "queues_skipped_ticks": {"queue_skipped_ticks": True},
 }
 
 

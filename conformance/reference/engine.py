@@ -279,8 +279,11 @@ class JobSystem:
         supervision = Supervision(
             timeout_s=claim.job.spec.timeout_s if self.behaviour.enforce_timeouts else None,
             lease_s=self.lease_s,
-            renew=lambda: self.store.renew(
-                claim.job.job_id, worker_id, claim.attempt, self.lease_s
+            # Without renewal the attempt runs on, unaware that its lease lapsed.
+            renew=lambda: (
+                self.store.renew(claim.job.job_id, worker_id, claim.attempt, self.lease_s)
+                if self.behaviour.renew_leases
+                else True
             ),
             killed=killed,
         )
@@ -366,7 +369,7 @@ class JobSystem:
             new_id = self.submit(
                 old.job_type,
                 old.payload,
-                scope=old.scope,
+                scope=old.scope if self.behaviour.replay_keeps_scope else None,
                 replay_of=job_id,
                 priority=old.priority,
             )

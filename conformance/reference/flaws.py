@@ -48,6 +48,24 @@ FLAWS: Mapping[str, str] = MappingProxyType(
             "observability: a failed attempt that will be retried is counted as completed"
         ),
         "no_tests": "testing: the own test suite only checks the catalogue and runs no job",
+        "health_always_ok": "observability: the health document says ok with no worker alive",
+        "no_lease_renewal": (
+            "scalability: a running job's lease is never renewed, so a job longer than its "
+            "lease is taken back and run again while it still runs"
+        ),
+        "replay_repeats_effects": (
+            "error_handling: a replayed dead job gets a fresh effect scope and repeats the "
+            "effects the dead job already made"
+        ),
+        "constant_backoff": (
+            "error_handling: retries wait the first backoff delay every time (declared so), "
+            "never growing"
+        ),
+        "no_jitter": "error_handling: retry delays are exactly the declared ones, without jitter",
+        "queues_skipped_ticks": (
+            "scheduling: a tick skipped because the previous run was unfinished is fired late, "
+            "as soon as that run ends"
+        ),
     }
 )
 

@@ -20,6 +20,8 @@ from jobforge.errors import UsageError
 from ..adapter import JSONObject, ScheduleEntry
 from .observability import LogSink
 
+#: How often a scheduler with a skipped tick to fire late looks whether it may (a flaw's poll).
+_LATE_POLL_S = 0.02
 #: Missed-run policies the scheduler understands.
 MISSED_RUN_POLICIES: frozenset[str] = frozenset({"skip", "run_once"})
 
@@ -64,6 +66,7 @@ class Schedule:
     entry: ScheduleEntry
     prevent_overlap: bool = True  # skip a tick while the entry's previous run is unfinished
     missed_run_policy: str = "run_once"  # what to do at start about ticks missed while down
+    queue_skipped: bool = False  # fire a tick skipped for overlap once the last run ends (a flaw)
 
     def __post_init__(self) -> None:
         """Reject a policy the scheduler does not implement, or a bad interval."""
@@ -105,6 +108,7 @@ class Scheduler:
         self._book = book
         self._log = log
         self._stop = threading.Event()
+        self._late: dict[str, tuple[Schedule, int]] = {}  # skipped ticks to fire late (a flaw)
         self._thread = threading.Thread(target=self._run, name=scheduler_id, daemon=True)
 
     def start(self) -> None:
@@ -139,8 +143,11 @@ class Scheduler:
                 (due[s.entry.name] * s.entry.every_s for s in self._schedules),
                 default=time.time() + 1.0,
             )
+            if self._late:
+                soonest = min(soonest, time.time() + _LATE_POLL_S)
             if self._stop.wait(max(0.0, soonest - time.time())):
                 return
+            self._fire_late()
             now = time.time()
             for schedule in self._schedules:
                 entry = schedule.entry
@@ -161,6 +168,8 @@ class Scheduler:
             previous = state.last_job
             state.last_tick = max(tick, state.last_tick if state.last_tick is not None else tick)
         if schedule.prevent_overlap and previous is not None and not self._finished(previous):
+            if schedule.queue_skipped:
+                self._late[entry.name] = (schedule, tick)
             self._log.emit(
                 "schedule_skipped",
                 job_id=previous,
@@ -170,6 +179,19 @@ class Scheduler:
                 reason="previous run still unfinished",
             )
             return
+        self._submit_run(schedule, tick, catch_up=catch_up)
+
+    def _fire_late(self) -> None:
+        """Fire each remembered skipped tick whose blocking run has ended (the flaw)."""
+        for name, (schedule, tick) in list(self._late.items()):
+            with self._book.lock:
+                previous = self._book.state(name).last_job
+            if previous is None or self._finished(previous):
+                del self._late[name]
+                self._submit_run(schedule, tick, catch_up=True)
+
+    def _submit_run(self, schedule: Schedule, tick: int, *, catch_up: bool) -> None:
+        entry = schedule.entry
         job_id = self._submit(entry.job_type, dict(entry.payload))
         with self._book.lock:
             self._book.state(entry.name).last_job = job_id

@@ -32,6 +32,12 @@ FLAW_DIMENSION: Mapping[str, str] = {
     "no_progress": "observability",
     "miscounting_metrics": "observability",
     "no_tests": "testing",
+    "health_always_ok": "observability",
+    "no_lease_renewal": "scalability",
+    "replay_repeats_effects": "error_handling",
+    "constant_backoff": "error_handling",
+    "no_jitter": "error_handling",
+    "queues_skipped_ticks": "scheduling",
 }
 
 Score = tuple[int, dict[str, int | None], list[str]]

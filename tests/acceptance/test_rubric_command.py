@@ -26,7 +26,7 @@ def test_installed_command_writes_junit_that_a_junit_parser_reads(tmp_path: Path
     done = _jobforge("report", str(SAMPLE), "--format", "junit", "--output", str(out))
     assert done.returncode == 0, done.stderr
     xml = JUnitXml.fromfile(str(out))
-    assert (xml.tests, xml.failures, xml.skipped) == (36, 2, 1)
+    assert (xml.tests, xml.failures, xml.skipped) == (39, 2, 1)
 
 
 @pytest.mark.parametrize(("minimum", "code"), [(28, 0), (30, 1)])

@@ -9,7 +9,7 @@ For each of ``examples/answers/sqlite.yml`` and ``examples/answers/celery-redis.
   included; the embedded default does so inside a network namespace of its own, where no server
   can be reached;
 * the Celery project's own private redis-server, SIGKILLed and restarted while a worker is
-  killed in the middle of jobs, loses no job;
+  killed in the middle of jobs, loses no job; while it is down, ``/health`` is not ok;
 * with its broker down, the score is inconclusive (exit 2) and says why, blaming nothing;
 * an existing project keeps its own files, and ``copier update`` with a changed answer works on
   a project made either way.
@@ -106,11 +106,13 @@ def answers_of(project: Path) -> dict[str, Any]:
 
 
 def tree(project: Path) -> dict[str, bytes]:
-    """Every file of a freshly generated project by relative path, the answers file aside."""
+    """Every file of a freshly generated project by relative path, answers file and git aside."""
     return {
         str(path.relative_to(project)): path.read_bytes()
         for path in sorted(project.rglob("*"))
-        if path.is_file() and path.name != ANSWERS_FILE
+        if path.is_file()
+        and path.name != ANSWERS_FILE
+        and ".git" not in path.relative_to(project).parts
     }
 
 
@@ -301,6 +303,22 @@ def test_a_crashed_and_restarted_broker_loses_no_job(generated: Generated) -> No
     (outcome,) = [o for o in results.get("outcomes", []) if o["check_id"] == check] or [{}]
     assert outcome.get("outcome") == "pass", f"{outcome}\n{done.stdout[-4000:]}"
     assert "the broker was restarted too" in outcome["evidence"][0]
+
+
+@pytest.mark.parametrize("generated", ["celery-redis"], indirect=True)
+def test_health_is_not_ok_while_the_private_broker_is_down(generated: Generated) -> None:
+    if shutil.which("redis-server") is None:
+        reason = "redis-server is not installed (apt-get install redis-server)"
+        pytest.fail(reason) if IN_CI else pytest.skip(reason)
+    project = generated.via_new
+    env = {**project_env(project), "JOBS_CONFORMANCE_PRIVATE_BROKER": "1"}
+    out = project / "health.json"
+    check = "observability.health"
+    done = run([BIN / "jobforge", "score", "--check", check, "--json", out], project, env=env)
+    results = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+    (outcome,) = [o for o in results.get("outcomes", []) if o["check_id"] == check] or [{}]
+    assert outcome.get("outcome") == "pass", f"{outcome}\n{done.stdout[-4000:]}"
+    assert "not ok while the broker/store was down" in outcome["evidence"][0]
 
 
 @pytest.fixture

@@ -118,3 +118,36 @@ def test_start_order_violations_name_jobs_that_jumped_the_queue() -> None:
     found = checkers.start_order_violations(first, before=["h1", "h2"], after=["l1", "l2"])
     assert len(found) == 1 and found[0].startswith("job l1 started 0.050 s before job h2")
     assert checkers.start_order_violations(first, before=[], after=["l1"]) == []
+
+
+def delays(*pairs: tuple[float, float]) -> list[checkers.RetryDelay]:
+    return [checkers.RetryDelay("j", i + 1, d, o) for i, (d, o) in enumerate(pairs)]
+
+
+def test_retry_delays_pair_each_gap_with_its_declared_delay_capped() -> None:
+    attempts = [att("j", 1, 0.0, 1.0), att("j", 2, 1.1, 1.2), att("j", 3, 1.45, 1.5)]
+    got = checkers.retry_delays("j", attempts, (0.1,))
+    assert [(d.retry, d.declared) for d in got] == [(1, 0.1), (2, 0.1)]
+    assert [round(d.observed, 3) for d in got] == [0.1, 0.25]
+
+
+def test_growth_violations_name_a_constant_delay_where_growth_is_declared() -> None:
+    flat = delays((0.1, 0.5), (0.2, 0.5), (0.4, 0.5))
+    assert len(checkers.growth_violations(flat)) == 2
+    assert "does not grow" in checkers.growth_violations(flat)[0]
+    growing = delays((0.1, 0.5), (0.2, 0.6), (0.4, 0.9))
+    assert checkers.growth_violations(growing) == []
+
+
+def test_jitter_facts_count_early_and_nominal_delays_relative_to_the_declared_one() -> None:
+    samples = delays((0.1, 0.09), (0.2, 0.199), (0.4, 0.45), (0.4, 0.397))
+    facts = checkers.jitter_facts(samples, band=0.05, early_s=0.002)
+    assert facts.samples == 4
+    assert [d.retry for d in facts.early] == [1, 4]
+    assert facts.nominal == 2
+
+
+def test_binomial_tail_matches_exact_values() -> None:
+    assert checkers.binomial_tail(2, 0.5, 1) == pytest.approx(0.75)
+    assert checkers.binomial_tail(30, 0.5, 28) == pytest.approx(466 / 2**30)
+    assert checkers.binomial_tail(5, 0.5, 0) == pytest.approx(1.0)

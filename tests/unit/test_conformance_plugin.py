@@ -72,7 +72,7 @@ def test_jobforge_option_runs_checks_as_items(pytester: pytest.Pytester) -> None
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
         [
-            "*collected 36 items / 34 deselected / 2 selected",
+            "*collected 39 items / 37 deselected / 2 selected",
             "*jobforge*observability*health PASSED*",
             "*jobforge conformance*",
             "observability *",

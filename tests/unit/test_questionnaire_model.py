@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import tempfile
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cronsim import CronSim, CronSimError
 from hypothesis import given
 from hypothesis import strategies as st
 from jobforge.questionnaire import answer_errors, load_bank, validate_answers
@@ -192,41 +194,58 @@ def test_dump_validates_again_to_the_same_answers() -> None:
 
 @pytest.mark.parametrize(
     "expression",
-    ["* * * * *", "0 8 * * *", "*/15 0-23/2 1,15 1-12 0-6", "59 23 31 12 6", "007 1 1 1 0"],
-)
-def test_cron_accepts_numbers_ranges_steps_and_lists(expression: str) -> None:
-    parse_cron(expression)
+    [
+        "* * * * *", "0 8 * * *", "*/15 0-23/2 1,15 1-12 0-6", "59 23 31 12 6", "007 1 1 1 0",
+        "0 8 * * MON-FRI", "0 0 1 jan,Jul *", "0 0 * * 7", "@daily", "@hourly", "0 0 29 FEB *",
+        "0 0 30 2 1",
+    ],
+)  # fmt: skip
+def test_cron_accepts_debian_cron_numbers_names_and_macros(expression: str) -> None:
+    # cronsim, the library the generated scheduler fires with, accepts each as well.
+    fields = parse_cron(expression)
+    next(CronSim(fields, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
 
 
-def test_cron_expands_fields() -> None:
-    parsed = parse_cron("*/20 8-10 * 1,6 1-5/2")
-    assert parsed.minutes == {0, 20, 40}
-    assert parsed.hours == {8, 9, 10}
-    assert parsed.months == {1, 6}
-    assert parsed.days_of_week == {1, 3, 5}
+def test_cron_macros_expand_to_their_fields() -> None:
+    assert parse_cron("@daily") == "0 0 * * *"
+    assert parse_cron(" @weekly ") == "0 0 * * 0"
+    assert parse_cron("0  8 * * *") == "0 8 * * *"
 
 
 @pytest.mark.parametrize(
     ("expression", "reason"),
     [
         ("0 8 * *", "it has 4 fields, a cron expression has 5"),
+        ("0 0 8 * * *", "it has 6 fields, a cron expression has 5"),
+        ("@reboot", "it has 1 fields, a cron expression has 5"),
         ("60 * * * *", "minute value 60 is out of range 0..59"),
         ("0 24 * * *", "hour value 24 is out of range 0..23"),
         ("0 0 0 * *", "day-of-month value 0 is out of range 1..31"),
         ("0 0 * 13 *", "month value 13 is out of range 1..12"),
-        ("0 0 * * 7", "day-of-week value 7 is out of range 0..6"),
+        ("0 0 * * 8", "day-of-week value 8 is out of range 0..7"),
         ("5-1 * * * *", "minute range 5-1 runs backwards"),
+        ("0 0 * * FRI-MON", "day-of-week range 5-1 runs backwards"),
         ("*/0 * * * *", "minute step in '*/0' must be a whole number of at least 1"),
         ("5/3 * * * *", "minute part '5/3' is not a number, range or step"),
-        ("0 8 * * MON", "day-of-week part 'MON' is not a number, range or step"),
+        ("0 8 * * MOO", "day-of-week part 'MOO' is not a number, range or step"),
+        ("0 8 MON * *", "day-of-month part 'MON' is not a number, range or step"),
+        ("0 0 L * *", "day-of-month part 'L' is not a number, range or step"),
+        ("0 0 * * 5#2", "day-of-week part '5#2' is not a number, range or step"),
         ("1,,2 * * * *", "minute field has an empty list item"),
         ("1/2/3 * * * *", "minute part '1/2/3' has more than one '/'"),
+        ("0 0 30 2 *", "day-of-month 30 never comes in the chosen months, so it never fires"),
+        ("0 0 31 4,6 *", "day-of-month 31 never comes in the chosen months, so it never fires"),
     ],
 )
 def test_cron_rejects_with_the_reason(expression: str, reason: str) -> None:
     with pytest.raises(CronSyntaxError) as exc:
         parse_cron(expression)
     assert str(exc.value) == reason
+
+
+def test_cron_never_firing_check_matches_cronsim() -> None:
+    with pytest.raises(CronSimError):
+        CronSim("0 0 30 2 *", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 
 
 YAML_VALUES = st.recursive(

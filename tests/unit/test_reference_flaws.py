@@ -234,3 +234,89 @@ def test_no_tests_suite_passes_but_runs_no_job(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     recorded = testing_hooks.read_events(events)
     assert recorded.job_types == frozenset() and recorded.failure_paths == frozenset()
+
+
+@flaw("health_always_ok")
+def test_health_always_ok_says_ok_with_no_worker(flawed: Running) -> None:
+    adapter, _ = flawed
+    assert adapter.workers_alive() == 0
+    assert adapter.health()["status"] == "ok"
+
+
+def test_clean_health_is_not_ok_with_no_worker_and_ok_with_one(tmp_path: Path) -> None:
+    with running_reference(tmp_path) as (adapter, _):
+        assert adapter.health()["status"] != "ok"
+        (worker,) = adapter.start_workers(1)
+        assert adapter.health()["status"] == "ok"
+        adapter.stop_worker(worker)
+        wait_until(lambda: adapter.health()["status"] != "ok", what="health to notice")
+
+
+@flaw("no_lease_renewal")
+def test_no_lease_renewal_runs_a_long_job_again_while_it_runs(flawed: Running) -> None:
+    adapter, ledger = flawed
+    adapter.start_workers(2)
+    long_s = FAST_TIMING.lease_s * 3
+    job = adapter.submit(
+        probes.PROBE_LONG,
+        probes.probe_payload("p", scope="s", job_type=probes.PROBE_LONG, sleep_s=long_s),
+    )
+    wait_until(lambda: len(ledger.read("s").attempts_of("p")) >= 2, what="a second run")
+    first, second = ledger.read("s").attempts_of("p")[:2]
+    assert second.started_at < first.started_at + long_s  # the first was still running
+    wait_finished(adapter, job, timeout_s=20)
+
+
+@flaw("replay_repeats_effects")
+def test_replay_repeats_effects_makes_the_dead_jobs_effect_again(flawed: Running) -> None:
+    adapter, ledger = flawed
+    adapter.start_workers(1)
+    payload = probes.probe_payload("p", scope="s", effect="e", fail={"1": "permanent"})
+    job = adapter.submit(DEFAULT, payload)
+    wait_finished(adapter, job)
+    wait_finished(adapter, adapter.replay(job))
+    assert len(ledger.read("s").effects_of("p")) == 2
+
+
+@flaw("constant_backoff")
+def test_constant_backoff_declares_and_waits_the_first_delay_every_time(flawed: Running) -> None:
+    adapter, _ = flawed
+    spec = adapter.describe().job(DEFAULT)
+    assert set(spec.backoff_delays_s) == {FAST_TIMING.backoff_base_s}
+
+
+def _retry_delays(adapter: ReferenceAdapter) -> list[float]:
+    adapter.start_workers(1)
+    jobs = [
+        adapter.submit(DEFAULT, probes.probe_payload(f"p{i}", fail={"*": "transient"}))
+        for i in range(3)
+    ]
+    wait_finished(adapter, *jobs)
+    return [float(str(r["delay_s"])) for r in adapter.logs() if r["event"] == "retrying"]
+
+
+@flaw("no_jitter")
+def test_no_jitter_schedules_every_retry_at_its_declared_delay(flawed: Running) -> None:
+    adapter, _ = flawed
+    declared = set(adapter.describe().job(DEFAULT).backoff_delays_s)
+    delays = _retry_delays(adapter)
+    assert delays and set(delays) <= declared
+
+
+def test_clean_retry_delays_are_jittered(tmp_path: Path) -> None:
+    with running_reference(tmp_path) as (adapter, _):
+        declared = set(adapter.describe().job(DEFAULT).backoff_delays_s)
+        assert not set(_retry_delays(adapter)) <= declared
+
+
+@flaw("queues_skipped_ticks")
+def test_queues_skipped_ticks_fires_a_skipped_tick_when_the_run_ends(flawed: Running) -> None:
+    adapter, ledger = flawed
+    adapter.start_workers(2)
+    slow = FAST_TIMING.schedule_interval_s * 1.5
+    scheduler = adapter.start_scheduler([_scheduled("slow", slow)])
+    wait_until(lambda: len(ledger.read("cron").attempts_of("slow")) >= 2, what="two runs")
+    adapter.stop_scheduler(scheduler)
+    first, second = ledger.read("cron").attempts_of("slow")[:2]
+    assert first.ended_at is not None
+    assert second.started_at - first.ended_at < FAST_TIMING.schedule_interval_s / 4

@@ -101,7 +101,7 @@ def test_junit_has_one_case_per_check_with_failures_errors_and_skips(
     assert [type(r) for r in cases["scheduling.single_fire"].result] == [Error]
     assert [type(r) for r in cases["concurrency.rate_limit"].result] == [Skipped]
     assert cases["idempotency.duplicate_submit"].is_passed
-    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (36, 2, 1, 1)
+    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (39, 2, 1, 1)
 
 
 def test_junit_survives_control_characters_in_evidence(sample: RunResults) -> None:

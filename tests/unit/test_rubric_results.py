@@ -118,7 +118,7 @@ def test_missing_file_is_a_rubric_error(tmp_path: Path) -> None:
 
 
 def test_scoring_with_another_rubric_version_is_refused() -> None:
-    with pytest.raises(RubricError, match=r"rubric_version '0\.9'.*version '1\.0'"):
+    with pytest.raises(RubricError, match=r"rubric_version '0\.9'.*version '1\.1'"):
         _results(rubric_version="0.9").scorecard()
 
 

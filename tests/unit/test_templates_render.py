@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -191,3 +193,68 @@ def test_ci_workflow_starts_redis_and_gates_the_score(celery_project: Path) -> N
     assert "jobforge score" in commands and "--policy jobforge-policy.yml" in commands
     policy = yaml.safe_load((celery_project / "jobforge-policy.yml").read_text())
     assert policy["minimum_total"] == 28
+
+
+@pytest.mark.parametrize("name", ["sqlite", "celery-redis"])
+def test_ci_workflow_passes_zizmor_with_no_findings(
+    name: str, sqlite_project: Path, celery_project: Path
+) -> None:
+    project = sqlite_project if name == "sqlite" else celery_project
+    zizmor = Path(sys.executable).parent / "zizmor"
+    assert zizmor.is_file(), "zizmor is missing: pip install -e '.[dev]'"
+    workflow = project / ".github" / "workflows" / "jobs.yml"
+    result = subprocess.run(
+        [str(zizmor), "--offline", "--no-progress", "--format", "json", str(workflow)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout) == []
+    # Every action is pinned to a full commit SHA with its release tag beside it.
+    uses = [
+        s["uses"]
+        for s in yaml.safe_load(workflow.read_text())["jobs"]["test"]["steps"]
+        if "uses" in s
+    ]
+    assert len(uses) == 3
+    for line in workflow.read_text().splitlines():
+        if "uses:" in line:
+            assert re.search(r"@[0-9a-f]{40}  # v\d+\.\d+\.\d+$", line), line
+
+
+def test_each_schedule_fires_its_own_job_type_even_without_the_scheduled_kind(
+    root: Path, tmp_path: Path
+) -> None:
+    chosen = {
+        **answers("sqlite"),
+        "job_types": ["immediate"],
+        "schedules": [
+            {"name": "purge_old_uploads", "cron": "30 2 * * 0"},
+            {"name": "sync_prices", "every_seconds": 600},
+        ],
+    }
+    project = render(root, tmp_path / "app", chosen)
+    package = _package(project).name
+    code = (
+        "import json\n"
+        f"from {package}.job_types import default_catalogue\n"
+        f"from {package}.scheduler import schedules_from_settings\n"
+        f"from {package}.settings import load_settings\n"
+        "settings = load_settings({})\n"
+        "catalogue = default_catalogue(settings)\n"
+        "print(json.dumps({s.name: [s.job_type, catalogue.get(s.job_type).kind]\n"
+        "                  for s in schedules_from_settings(settings)}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(project)},
+    ).stdout
+    assert json.loads(out) == {
+        "purge_old_uploads": ["schedules.purge_old_uploads", "scheduled"],
+        "sync_prices": ["schedules.sync_prices", "scheduled"],
+    }

@@ -1,0 +1,153 @@
+"""Celery on Redis: messages are JSON, acknowledged late, one prefetched job per worker process.
+
+What this adds to Celery: the job ledger in the same Redis (``RedisLedger``), so retries,
+leases, the dead-letter queue and schedules live in the runtime, not in Celery's own retry; a
+worker process that dies mid-job gets its message redelivered (late ack, reject on worker lost)
+and its lease taken back by the reaper, whichever comes first; the claim keeps a job from running
+twice. The broker's visibility timeout is set above the longest job's timeout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_ready
+
+from jobforge_runtime.alerts import alerter_for
+from jobforge_runtime.catalogue import Catalogue
+from jobforge_runtime.errors import SettingsError
+from jobforge_runtime.ledger.redis import RedisLedger
+from jobforge_runtime.logs import log_event
+from jobforge_runtime.recovery import Reaper, worker_name
+from jobforge_runtime.runtime import Runtime
+from jobforge_runtime.settings import Settings
+
+
+def visibility_timeout_s(settings: Settings, catalogue: Catalogue) -> float:
+    """Return a visibility timeout above the longest job's timeout (and the longest delay)."""
+    longest = max([settings.timeout_s, *(j.timeout_s or 0.0 for j in catalogue)])
+    return max(3600.0, 2 * longest, 2 * settings.backoff_max_s)
+
+
+def celery_app(settings: Settings, catalogue: Catalogue) -> Celery:
+    """Return the Celery app: JSON only, late acks, prefetch 1, keys under the key prefix."""
+    if not settings.broker_url.startswith(("redis://", "rediss://")):
+        raise SettingsError(
+            f"broker_url={settings.broker_url!r}: the Celery backend needs a redis:// URL, "
+            "e.g. JOBS_BROKER_URL=redis://localhost:6379/0"
+        )
+    app = Celery(settings.key_prefix, broker=settings.broker_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        result_backend=None,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        task_default_queue=f"{settings.key_prefix}.{settings.queues[0]}",
+        broker_transport_options={
+            "visibility_timeout": visibility_timeout_s(settings, catalogue),
+            "global_keyprefix": f"{settings.key_prefix}:celery:",
+        },
+    )
+    return app
+
+
+class CeleryDispatcher:
+    """Publishes job ids as Celery tasks, one Celery queue per settings queue."""
+
+    def __init__(self, settings: Settings, app: Celery) -> None:
+        """Dispatch through ``app``; :meth:`bind` registers the job-running task."""
+        self.settings = settings
+        self.app = app
+        self.task: Any = None
+
+    def bind(self, task: Any) -> None:
+        """Use ``task`` (registered on the app) to carry job ids."""
+        self.task = task
+
+    def dispatch(
+        self, job_id: str, job_type: str, *, queue: str, priority: int, delay_s: float
+    ) -> None:
+        """Publish ``job_id`` on ``queue`` (after ``delay_s`` seconds when positive)."""
+        if queue not in self.settings.queues:
+            raise SettingsError(
+                f"queue={queue!r} is not one of the settings' queues {list(self.settings.queues)}; "
+                "add it to Settings.queues or fix the job's queue"
+            )
+        self.task.apply_async(
+            args=(job_id, job_type),
+            queue=f"{self.settings.key_prefix}.{queue}",
+            priority=max(0, min(9, priority)),
+            countdown=delay_s if delay_s > 0 else None,
+        )
+
+    def ping(self) -> bool:
+        """Return True when the broker answers."""
+        try:
+            with self.app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+        except Exception:
+            return False
+        return True
+
+
+def build_runtime(settings: Settings, catalogue: Catalogue) -> Runtime:
+    """Return a runtime on Celery with its ledger in the broker's Redis (or ``ledger_url``)."""
+    import logging
+
+    from jobforge_runtime.execution import execute
+    from jobforge_runtime.logs import LOGGER_NAME
+
+    ledger = RedisLedger(settings.ledger_url or settings.broker_url, prefix=settings.key_prefix)
+    app = celery_app(settings, catalogue)
+    dispatcher = CeleryDispatcher(settings, app)
+    runtime = Runtime(
+        settings=settings,
+        ledger=ledger,
+        catalogue=catalogue,
+        dispatcher=dispatcher,
+        alerter=alerter_for(settings, ledger, logging.getLogger(LOGGER_NAME)),
+    )
+
+    @app.task(name=f"{settings.key_prefix}.run_job")  # type: ignore[untyped-decorator]
+    def run_job(job_id: str, job_type: str) -> None:
+        execute(runtime, job_id, job_type, worker=worker_name())
+
+    dispatcher.bind(run_job)
+    return runtime
+
+
+def run_worker(runtime: Runtime, *, queue: str, concurrency: int) -> None:
+    """Consume ``queue`` with ``concurrency`` worker processes; SIGTERM finishes running jobs."""
+    dispatcher = runtime.dispatcher
+    if not isinstance(dispatcher, CeleryDispatcher):
+        raise SettingsError("run_worker: this runtime was not built by glue.celery.build_runtime")
+    settings = runtime.settings
+    if queue not in settings.queues:
+        raise SettingsError(f"queue={queue!r} is not one of the settings' queues {settings.queues}")
+    reaper = Reaper(runtime, worker=worker_name())
+
+    def ready(**_: Any) -> None:
+        reaper.start()
+        log_event(runtime.logger, "worker_ready", "worker ready", queue=queue, worker=worker_name())
+
+    worker_ready.connect(ready, weak=False)
+    worker = dispatcher.app.Worker(
+        queues=[f"{settings.key_prefix}.{queue}"],
+        concurrency=concurrency,
+        pool="prefork",
+        loglevel="WARNING",
+        without_gossip=True,
+        without_mingle=True,
+        without_heartbeat=True,
+    )
+    try:
+        worker.start()
+    finally:
+        reaper.stop()

@@ -1,0 +1,120 @@
+"""Helpers of the runtime's tests: an in-memory dispatcher, a hand-moved clock, processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jobforge_runtime.records import JobRecord, JobStatus
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class RecordingDispatcher:
+    """An in-memory dispatcher: remembers what was queued (the seam's unit-test implementation)."""
+
+    sent: list[tuple[str, str, str, int, float]] = field(default_factory=list)
+    fail: bool = False
+
+    def dispatch(
+        self, job_id: str, job_type: str, *, queue: str, priority: int, delay_s: float
+    ) -> None:
+        """Remember the message, or fail like a broker that is down."""
+        if self.fail:
+            raise ConnectionError("broker down")
+        self.sent.append((job_id, job_type, queue, priority, delay_s))
+
+    def ping(self) -> bool:
+        """Answer unless told to fail."""
+        return not self.fail
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    now: float = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        """Return the current time."""
+        return self.now
+
+
+@dataclass
+class Processes:
+    """Worker and scheduler processes of one test, on one SQLite file; all stopped at the end."""
+
+    tmp: Path
+    env: dict[str, str]
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start(self, *args: str, name: str = "worker") -> subprocess.Popen[bytes]:
+        """Start ``python -m fixture_app ARGS`` and wait until it says it is ready."""
+        log = self.tmp / f"{name}-{len(self.procs)}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "fixture_app", *args],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.procs.append(proc)
+        deadline = time.monotonic() + 30
+        while b"ready" not in log.read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{name} did not start: {log.read_text()}")
+            time.sleep(0.05)
+        return proc
+
+    def kill(
+        self, proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL, *, group: bool = True
+    ) -> None:
+        """Send ``sig`` to the process (and with ``group`` its worker processes); wait for it."""
+        try:
+            if group:
+                os.killpg(proc.pid, sig)
+            else:
+                proc.send_signal(sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        """Stop every process still running."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                self.kill(proc, signal.SIGTERM)
+
+
+def wait_for(
+    check: Callable[[], JobRecord | None],
+    until: Callable[[JobRecord], bool],
+    *,
+    timeout_s: float = 30.0,
+) -> JobRecord:
+    """Poll ``check`` until its record satisfies ``until``; fail with the last record seen."""
+    deadline = time.monotonic() + timeout_s
+    record = check()
+    while record is None or not until(record):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met in {timeout_s} s; last record: {record}")
+        time.sleep(0.05)
+        record = check()
+    return record
+
+
+def is_final(record: JobRecord) -> bool:
+    """Return True once the job completed, died or failed for good."""
+    return record.status in (JobStatus.COMPLETED, JobStatus.DEAD, JobStatus.FAILED)
