@@ -6,11 +6,14 @@ Modules, from the contract inwards:
 * :mod:`.probes` — the probe job types every implementation registers, and ``run_probe``;
 * :mod:`.history` — the SQLite (WAL) ledger probes write from any process, read back as a
   frozen ``History``;
-* :mod:`.checkers` — pure functions over a ``History`` (lost jobs, duplicated effects, backoff,
-  overlaps, high-water marks, drift, start order);
-* :mod:`.env`, :mod:`.faults` — what a check works with, and the faults it injects;
+* :mod:`.checkers` — pure functions over a ``History`` (lost jobs, duplicated effects, retry
+  gaps, overlaps, high-water marks, drift, start order);
+* :mod:`.tolerance` — every timing tolerance, derived from the declared timing facts;
+* :mod:`.env`, :mod:`.faults`, :mod:`.processes` — what a check works with, the faults the kit
+  injects and verifies, and the signals it sends to worker process trees;
 * :mod:`.checks` — one module per rubric dimension; ``checks.registry()`` maps every check id;
 * :mod:`.runner`, :mod:`.profiles`, :mod:`.loading`, :mod:`.cli` — ``jobforge score``;
+* :mod:`.catalogue` — ``jobforge checks``, the check catalogue in the terminal;
 * :mod:`.machine` — a hypothesis state machine for random fault campaigns;
 * :mod:`.plugin`, :mod:`.testing_hooks` — the pytest plugin and the test-recording hooks;
 * :mod:`.reference` — the in-process reference implementation with switchable flaws.

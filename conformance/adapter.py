@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeAlias, runtime_checkable
 
+from jobforge.errors import UsageError
+
 JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 JSONObject: TypeAlias = "dict[str, JSONValue]"
 
@@ -93,6 +95,45 @@ class Timing:
     timeout_s: float = 1.0  # per-attempt timeout of probe.default
     schedule_interval_s: float = 1.0  # interval of probe.scheduled
     lease_s: float = 2.0  # how long a crashed worker's job may stay claimed before recovery
+    grace_s: float = 10.0  # a graceful stop: SIGTERM, then SIGKILL after this long (orchestrator)
+
+
+class JitterModel(enum.StrEnum):
+    """How an implementation randomizes a retry delay ``d`` it declares."""
+
+    NONE = "none"  # exactly d
+    RATIO = "ratio"  # d * (1 +/- jitter_ratio)
+    FULL = "full"  # anywhere in [0, d] (Celery's default retry_jitter)
+    EQUAL = "equal"  # d / 2 plus anywhere in [0, d / 2]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimingFacts:
+    """How one job type is really timed, for implementations that cannot run at the kit's scale.
+
+    The kit derives every timing tolerance from these facts
+    (:mod:`jobforge.conformance.tolerance`): a framework is never failed for the granularity it
+    declares, while missing backoff, constant delays where growing ones are declared and early
+    delayed jobs are still caught. Declare the delays themselves in ``JobSpec.backoff_delays_s``
+    (the delays the framework really uses, e.g. 1, 2, 4 s where it floors backoff at 1 s).
+    """
+
+    jitter: JitterModel = JitterModel.RATIO
+    jitter_ratio: float | None = None  # RATIO only; None: the run's Timing.jitter_ratio
+    resolution_s: float = 0.0  # clock tick of delayed work (Huey's scheduler: 1 s); 0: continuous
+    truncates: bool = False  # due times truncated to the tick (RQ's whole seconds): may run early
+
+    def __post_init__(self) -> None:
+        if self.jitter_ratio is not None and not 0.0 <= self.jitter_ratio <= 1.0:
+            raise UsageError(
+                f"TimingFacts.jitter_ratio is {self.jitter_ratio!r}; give a fraction in 0..1 "
+                "(0.25 means a delay may move by a quarter either way)"
+            )
+        if self.resolution_s < 0:
+            raise UsageError(
+                f"TimingFacts.resolution_s is {self.resolution_s!r}; give the tick in seconds "
+                "(0 for a continuous clock)"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,6 +153,7 @@ class JobSpec:
     schedule_interval_s: float | None = None  # for scheduled job types at the run's scale
     overlap_policy: str | None = None  # skip | queue | allow, for scheduled job types
     missed_run_policy: str | None = None  # skip | run_once | run_all, for scheduled job types
+    timing_facts: TimingFacts | None = None  # None: ratio jitter at the run's scale, exact clock
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,6 +257,36 @@ class ProbeContext(Protocol):
     # Optional: a context may also offer ``should_stop() -> bool``; a probe polls it while it
     # works and stops (raising ProbeInterrupted) when it returns True. In-process
     # implementations that cannot interrupt a thread use it to enforce timeouts.
+
+
+@runtime_checkable
+class WorkerProcesses(Protocol):
+    """Optional adapter extension: the processes of each worker, so the kit sends faults itself.
+
+    With it, the kit signals every process of a worker (and their descendants) itself: SIGKILL
+    for a crash; SIGTERM, then SIGKILL after ``Timing.grace_s``, for a graceful stop. It then
+    verifies the processes are gone, and only afterwards calls ``kill_worker`` or
+    ``stop_worker`` so the adapter can reap them and forget the worker (both must accept a
+    worker whose processes are already dead). In-process implementations have no processes and
+    skip this: their ``kill_worker`` / ``stop_worker`` inject the fault, and the kit verifies
+    it on the ledger alone.
+    """
+
+    def worker_pids(self, worker: str) -> Sequence[int]:
+        """Every process id of ``worker``: main process, pool children, work-horses."""
+
+
+@runtime_checkable
+class WorkerLiveness(Protocol):
+    """Optional adapter extension for in-process workers (threads): the in-process fault seam.
+
+    Their ``kill_worker`` / ``stop_worker`` inject the fault; the kit then asks this method
+    until the worker is gone (a graceful stop gets ``Timing.grace_s``, then ``kill_worker``) and
+    checks the ledger: no attempt of the worker may record anything after it was gone.
+    """
+
+    def worker_alive(self, worker: str) -> bool:
+        """Whether any thread of ``worker`` still runs."""
 
 
 @runtime_checkable

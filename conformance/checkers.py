@@ -102,35 +102,6 @@ def retry_gaps(attempts: Sequence[Attempt]) -> list[tuple[int, float]]:
     return gaps
 
 
-def backoff_violations(
-    job_id: str,
-    attempts: Sequence[Attempt],
-    delays: Sequence[float],
-    *,
-    jitter_ratio: float,
-    early_slack_s: float,
-    late_slack_s: float,
-) -> list[str]:
-    """Compare retry gaps with the declared ``delays`` (retry i waits ``delays[min(i, n-1)]``).
-
-    A gap may be ``jitter_ratio`` shorter or longer than declared; ``early_slack_s`` and
-    ``late_slack_s`` absorb scheduling noise (late is larger: a loaded machine only delays).
-    """
-    if not delays:
-        return []
-    findings = []
-    for index, gap in retry_gaps(attempts):
-        declared = delays[min(index, len(delays) - 1)]
-        low = declared * (1 - jitter_ratio) - early_slack_s
-        high = declared * (1 + jitter_ratio) + late_slack_s
-        if not low <= gap <= high:
-            findings.append(
-                f"job {job_id}: retry {index + 1} started {gap:.3f} s after the failed attempt, "
-                f"declared {declared:.3f} s (allowed {max(low, 0):.3f}..{high:.3f} s)"
-            )
-    return findings
-
-
 @dataclass(frozen=True)
 class RetryDelay:
     """One observed wait before a retry, beside the delay the implementation declared for it."""

@@ -72,6 +72,29 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     out.add_argument("--policy", type=Path, metavar="FILE", help="gate on this policy file")
     parser.set_defaults(handler=run_score)
 
+    checks = subparsers.add_parser(
+        "checks",
+        help="list the conformance checks: what each needs declared and how to fix a failure",
+        description=(
+            "Print the check catalogue: each check's id and dimension, what it proves, what the "
+            "implementation must declare for it, and how to fix a failure."
+        ),
+    )
+    checks.add_argument(
+        "only", nargs="*", metavar="ID_OR_DIMENSION", help="list only these checks or dimensions"
+    )
+    checks.set_defaults(handler=run_checks)
+
+
+def run_checks(args: argparse.Namespace) -> int:
+    """Handle ``jobforge checks``."""
+    from jobforge.rubric.model import load_rubric
+
+    from .catalogue import entries, render, select
+
+    sys.stdout.write(render(entries(load_rubric(), select(args.only))))
+    return 0
+
 
 def _list_flaws() -> int:
     from .reference import FLAWS
@@ -99,19 +122,9 @@ def _adapter(args: argparse.Namespace) -> Adapter:
 
 
 def _select(wanted: Sequence[str]) -> tuple[Check, ...]:
-    from .checks import all_checks
+    from .catalogue import select
 
-    checks = all_checks()
-    if not wanted:
-        return checks
-    chosen = tuple(c for c in checks if c.check_id in wanted or c.dimension in wanted)
-    known = {c.check_id for c in checks} | {c.dimension for c in checks}
-    unknown = sorted(set(wanted) - known)
-    if unknown:
-        raise UsageError(
-            f"--check {', '.join(unknown)}: no such check id or dimension; see `jobforge rubric`"
-        )
-    return chosen
+    return select(wanted)
 
 
 class _Bars:

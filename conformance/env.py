@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jobforge.errors import ConformanceError
 
@@ -31,7 +31,11 @@ from .adapter import (
     Timing,
 )
 from .history import History, Ledger
-from .probes import probe_payload
+from .probes import PROBE_DEFAULT, probe_payload
+from .tolerance import drain_deadline
+
+if TYPE_CHECKING:
+    from .faults import InjectedFault
 
 T = TypeVar("T")
 
@@ -168,6 +172,29 @@ class WorkerPool:
         self.adapter.call("kill_worker", worker)
         self.workers.remove(worker)
 
+    def forget(self, worker: str, *, graceful: bool) -> str | None:
+        """Let the adapter reap a worker whose processes the kit already ended; drop it.
+
+        Returns what the adapter raised, if anything: the worker is gone either way.
+        """
+        self.workers.remove(worker)
+        try:
+            if graceful:
+                self.adapter.call("stop_worker", worker, graceful=True)
+            else:
+                self.adapter.call("kill_worker", worker)
+        except ImplementationFault as exc:
+            return str(exc)
+        return None
+
+    def restart_all(self) -> None:
+        """Stop every worker gracefully and start as many fresh ones."""
+        count = len(self.workers)
+        for worker in list(self.workers):
+            self.stop(worker, graceful=True)
+        if count:
+            self.start(count)
+
     def start_scheduler(self, entries: Sequence[ScheduleEntry]) -> str:
         """Start a scheduler instance."""
         scheduler = str(self.adapter.call("start_scheduler", list(entries)))
@@ -197,6 +224,7 @@ class Env:
     scope: str
     shared_cache: dict[str, object]
     sizes: Mapping[str, int] = field(default_factory=dict)
+    faults: list[InjectedFault] = field(default_factory=list)  # worker faults this check injected
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     # -- declarations ----------------------------------------------------------------------------
@@ -304,9 +332,9 @@ class Env:
         return infos
 
     def drain_deadline(self, work_s: float = 0.0) -> float:
-        """Return a generous drain deadline: every retry at its cap, the work, plus slack."""
-        t = self.timing
-        return t.max_attempts * (t.backoff_cap_s + t.timeout_s) + t.lease_s + work_s + 5.0
+        """Return a generous drain deadline: every retry at its longest declared delay, the work."""
+        known = {spec.name: spec for spec in self.description.jobs}
+        return drain_deadline(known.get(PROBE_DEFAULT), self.timing, work_s)
 
     def shared(self, key: str, scenario: Callable[[Env], T]) -> T:
         """Run ``scenario`` once per run under scope ``key``; later calls reuse its result.
@@ -324,6 +352,7 @@ class Env:
                 scope=key,
                 shared_cache=self.shared_cache,
                 sizes=self.sizes,
+                faults=self.faults,
             )
             self.shared_cache[key] = scenario(sub)
         value = self.shared_cache[key]

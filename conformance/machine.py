@@ -39,6 +39,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from . import faults
 from .adapter import Adapter, Capability, JobStatus, JSONObject, RunContext, Timing
 from .checkers import attempts_by_job, duplicated_effects
 from .env import TERMINAL, Env, Guarded, WorkerPool
@@ -161,8 +162,7 @@ def machine_for(factory: Callable[[], Adapter], timing: Timing = MACHINE_TIMING)
         def kill_worker(self) -> None:
             victim = self.pool.workers[0]
             self.killed.add(victim)
-            self.env.note("fault.kill_worker", victim)
-            self.pool.kill(victim)
+            faults.kill_worker(self.env, victim)
             self.pool.start(1)
 
         @precondition(

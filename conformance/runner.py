@@ -28,7 +28,16 @@ from jobforge.rubric.results import SCHEMA_VERSION, Implementation, RunResults
 
 from jobforge.errors import ConformanceError
 
-from .adapter import Adapter, Capability, Description, JobStatus, RunContext
+from . import faults
+from .adapter import (
+    Adapter,
+    Capability,
+    Description,
+    JobInfo,
+    JobStatus,
+    JSONObject,
+    RunContext,
+)
 from .checks import Check, all_checks
 from .checks.base import Verdict, failed, inconclusive, unsupported
 from .checks.testing import SuiteRun, run_suite
@@ -37,7 +46,10 @@ from .history import LEDGER_ENV, RUN_ID_ENV, Ledger
 from .probes import PROBE_DEFAULT, probe_payload
 from .profiles import Profile, get_profile
 from .reachability import unreachable
+from .tolerance import drain_deadline
 
+#: After this many failed restores in a row the kit stops trying; later checks are inconclusive.
+MAX_FAILED_RESTORES = 3
 #: What to do when the implementation's broker or store refuses connections.
 _UNREACHABLE_ADVICE = (
     "the implementation's broker or store cannot be reached: start it, or point the adapter at "
@@ -147,6 +159,10 @@ class Runner:
         self.workdir = workdir
         self.observer: Observer = observer or _Silent()
         self.run_id = f"run-{uuid.uuid4().hex[:12]}"
+        #: The worker fault after which the implementation has not been restored yet, and why.
+        self._unrestored: tuple[faults.InjectedFault, str] | None = None
+        self._restores = 0
+        self._failed_restores = 0  # in a row, since the last good state
 
     def run(self) -> RunResults:
         """Run every check and return the results (never raises for the implementation's sake)."""
@@ -294,12 +310,7 @@ class Runner:
             self.adapter.call("reset")
             pool.ensure(1)
             payload = probe_payload("preflight#1", scope="preflight", job_type=PROBE_DEFAULT)
-            job_id = self.adapter.submit(PROBE_DEFAULT, payload)
-            deadline = time.monotonic() + 15.0
-            info = self.adapter.inspect(job_id)
-            while info.status not in TERMINAL and time.monotonic() < deadline:
-                time.sleep(0.02)
-                info = self.adapter.inspect(job_id)
+            info = self._canary(payload, 15.0)
         except ImplementationFault as exc:
             if unreachable(exc) is not None:
                 raise ConformanceError(
@@ -315,6 +326,78 @@ class Runner:
                 f"(or RunContext.ledger_path) and be able to write that file"
                 f"{'; the job failed with: ' + info.error if info.error else ''}"
             )
+
+    def _canary(self, payload: JSONObject, timeout_s: float) -> JobInfo:
+        """Submit one probe.default and wait (bounded) until it is terminal; return its view."""
+        job_id = self.adapter.submit(PROBE_DEFAULT, payload)
+        deadline = time.monotonic() + timeout_s
+        info = self.adapter.inspect(job_id)
+        while info.status not in TERMINAL and time.monotonic() < deadline:
+            time.sleep(0.02)
+            info = self.adapter.inspect(job_id)
+        return info
+
+    def _restore(self, description: Description, pool: WorkerPool) -> str | None:
+        """Bring the implementation back to a known-good state after a fault; say why not.
+
+        Known-good: queues emptied, every worker restarted, and a canary job completes (one
+        that fails once and is retried, when retries are declared: a lock or lease the fault
+        left behind shows up as a retry never promoted).
+        """
+        self._restores += 1
+        timing = self.profile.timing
+        try:
+            self.adapter.call("reset")
+            pool.stop_schedulers()
+            pool.restart_all()
+            pool.ensure(max(1, len(pool.workers)))
+            if PROBE_DEFAULT not in {spec.name for spec in description.jobs}:
+                return None
+            retries = Capability.RETRIES in description.capabilities
+            payload = probe_payload(
+                f"restore#{self._restores}",
+                scope="restore",
+                job_type=PROBE_DEFAULT,
+                fail={1: "transient"} if retries else None,
+            )
+            spec = description.job(PROBE_DEFAULT)
+            info = self._canary(payload, drain_deadline(spec, timing) + 2 * timing.lease_s)
+        except ImplementationFault as exc:
+            return f"restoring it failed: {exc}"
+        if info.status is not JobStatus.COMPLETED:
+            return (
+                f"a canary job{' failing once' if retries else ''} was {info.status.value} "
+                f"after {info.attempts} attempt(s) instead of COMPLETED"
+            )
+        return None
+
+    def _heal_after(self, env: Env | None, description: Description, pool: WorkerPool) -> None:
+        """After a check that injected worker faults, restore a known-good state."""
+        if env is None or not env.faults:
+            return
+        why = self._restore(description, pool)
+        self._unrestored = (env.faults[0], why) if why else None
+        self._failed_restores = 1 if why else 0
+
+    def _still_broken(self, description: Description, pool: WorkerPool) -> Verdict | None:
+        """Before a check: retry an earlier failed restore; inconclusive when it fails again."""
+        if self._unrestored is None:
+            return None
+        fault, why = self._unrestored
+        gave_up = self._failed_restores >= MAX_FAILED_RESTORES
+        if not gave_up:
+            retried = self._restore(description, pool)
+            if retried is None:
+                self._unrestored, self._failed_restores = None, 0
+                return None
+            why = retried
+            self._failed_restores += 1
+            self._unrestored = (fault, why)
+        tried = f" ({self._failed_restores} restores failed; no more tried)" if gave_up else ""
+        return inconclusive(
+            f"not judged: the implementation did not return to a known-good state after the "
+            f"{fault.label()}: {why}{tried}"
+        )
 
     def _start_suite(self, description: Description, shared: dict[str, object]) -> None:
         """Start the own test suite in the background when a testing check will need it."""
@@ -348,8 +431,15 @@ class Runner:
     ) -> CheckOutcome:
         clock = time.monotonic()
         missing = [c.value for c in check.requires if c not in description.capabilities]
+        env: Env | None = None
+        # The testing checks judge the own test suite, not the running system: a fault earlier in
+        # the run cannot touch them.
+        judged_live = not missing and check.dimension != "testing"
+        broken = self._still_broken(description, pool) if judged_live else None
         if missing:
             verdict = unsupported(f"capability not declared: {', '.join(missing)}")
+        elif broken is not None:
+            verdict = broken
         else:
             try:
                 self.adapter.call("reset")
@@ -371,17 +461,32 @@ class Runner:
                     shared_cache=shared,
                     sizes=self.profile.sizes,
                 )
-                verdict = _run_with_budget(check, env)
+                verdict = _with_faults_verified(_run_with_budget(check, env), env, ledger)
                 try:
                     pool.stop_schedulers()
                 except ImplementationFault as exc:
                     verdict = Verdict(verdict.outcome, (*verdict.evidence, f"cleanup: {exc}"))
+        self._heal_after(env, description, pool)
         return CheckOutcome(
             check_id=check.check_id,
             outcome=verdict.outcome,
             evidence=verdict.evidence,
             duration_s=round(time.monotonic() - clock, 3),
         )
+
+
+def _with_faults_verified(verdict: Verdict, env: Env, ledger: Ledger) -> Verdict:
+    """Turn a verdict inconclusive when one of the check's worker faults did not take effect."""
+    if not env.faults or verdict.outcome is Outcome.UNSUPPORTED:
+        return verdict
+    try:
+        problems = faults.verdict_problems(tuple(env.faults), ledger.read(env.scope))
+    except ConformanceError as exc:
+        return inconclusive(f"the kit could not verify its faults: {exc}", *verdict.evidence)
+    if not problems:
+        return verdict
+    seen = [f"the check saw ({verdict.outcome.value}): {line}" for line in verdict.evidence]
+    return inconclusive(*problems, *seen)
 
 
 def _note_suite(shared: Mapping[str, object], notes: list[str]) -> None:

@@ -13,26 +13,22 @@ import itertools
 import time
 from dataclasses import dataclass
 
-from .. import faults
+from .. import faults, tolerance
 from ..adapter import Capability, DeadLetter, JobInfo, JobStatus, JSONObject
 from ..checkers import (
     RetryDelay,
     attempts_by_job,
-    backoff_violations,
     binomial_tail,
     growth_violations,
     jitter_facts,
     retry_delays,
+    retry_gaps,
 )
 from ..env import Env, ImplementationFault, not_terminal
 from ..history import History
 from ..probes import PROBE_DEFAULT, PROBE_LONG
 from .base import Check, Verdict, failed, inconclusive, judge, passed, require_job_type
 
-#: A retry may start this much earlier than its declared delay minus jitter (clock noise).
-EARLY_SLACK_S = 0.03
-#: ... and this much later than its declared delay plus jitter (a loaded machine only delays).
-LATE_SLACK_S = 0.5
 #: How long an alert may follow its job's DEAD transition.
 _ALERT_GRACE_S = 2.0
 #: Jitter must spread delays by at least this share of ``Timing.jitter_ratio`` to be told from
@@ -69,7 +65,12 @@ def _failures(env: Env) -> Failures:
     require_job_type(env, PROBE_DEFAULT)
     payloads: dict[str, JSONObject] = {}
     exhausted, permanent = [], []
-    for _ in range(env.size("exhausted", 2)):
+    spec = env.description.job(PROBE_DEFAULT)
+    least = env.size("exhausted", 2)
+    if env.declares(Capability.BACKOFF):
+        facts = tolerance.facts_of(spec, env.timing)
+        least = tolerance.retry_samples(spec.backoff_delays_s, facts, least=least)
+    for _ in range(least):
         payload = env.probe(PROBE_DEFAULT, fail={"*": "transient"})
         job_id = env.submit(PROBE_DEFAULT, payload)
         exhausted.append(job_id)
@@ -145,10 +146,12 @@ def max_attempts(env: Env) -> Verdict:
 
 
 def backoff(env: Env) -> Verdict:
-    """Retries wait the declared delays (within the declared jitter), growing, capped.
+    """Retries wait the declared delays, at the declared jitter and tick, growing, capped.
 
     Two or more declared delays must grow (a constant delay is not backoff), and the observed
-    ones must grow with them: the median wait per declared delay rises from step to step.
+    ones must grow with them. Under jitter bounded away from zero, the median wait per declared
+    delay rises from step to step; under jitter reaching zero (full jitter) the gaps are judged
+    together (:func:`jobforge.conformance.tolerance.judge_backoff`).
     """
     spec = env.description.job(PROBE_DEFAULT)
     if not spec.backoff_delays_s:
@@ -160,28 +163,31 @@ def backoff(env: Env) -> Verdict:
             f"{PROBE_DEFAULT} declares backoff delays {delays} s: they do not grow "
             "(retries back off with growing delays up to a cap)"
         )
+    facts = tolerance.facts_of(spec, env.timing)
     seen = failures(env)
     groups = attempts_by_job(seen.history)
-    findings: list[str] = []
-    samples = []
-    for job_id in seen.exhausted:
-        attempts = groups.get(job_id, ())
-        samples += retry_delays(job_id, attempts, spec.backoff_delays_s)
-        findings += backoff_violations(
-            job_id,
-            attempts,
-            spec.backoff_delays_s,
-            jitter_ratio=env.timing.jitter_ratio,
-            early_slack_s=EARLY_SLACK_S,
-            late_slack_s=LATE_SLACK_S,
-        )
-    findings += growth_violations(samples)
-    if not samples:
-        findings.append("no retry was observed, so no backoff delay could be measured")
-    return judge(
-        findings,
-        f"{len(samples)} retry delays matched the declared {delays} s "
-        f"(jitter {env.timing.jitter_ratio:.0%}), growing",
+    judged = tolerance.judge_backoff(
+        {job_id: retry_gaps(groups.get(job_id, ())) for job_id in seen.exhausted},
+        spec.backoff_delays_s,
+        facts,
+    )
+    if judged.gaps == 0:
+        return failed("no retry was observed, so no backoff delay could be measured")
+    findings = list(judged.findings)
+    if not tolerance.jitter_reaches_zero(spec.backoff_delays_s, facts):
+        samples = [
+            sample
+            for job_id in seen.exhausted
+            for sample in retry_delays(job_id, groups.get(job_id, ()), spec.backoff_delays_s)
+        ]
+        findings += growth_violations(samples)
+    if findings:
+        return failed(*findings)
+    if judged.undecided:
+        return inconclusive(*judged.undecided)
+    return passed(
+        f"{judged.gaps} retry delays matched the declared {delays} s "
+        f"({tolerance.describe(facts)}), growing"
     )
 
 
@@ -387,7 +393,7 @@ def timeout(env: Env) -> Verdict:
     after = env.drain([follow], env.drain_deadline())[follow]
     attempts = [a for a in env.history().attempts if a.job_id == job_id]
     findings = []
-    allowed = limit * 1.5 + 0.5
+    allowed = tolerance.timeout_allowance(limit, tolerance.facts_of(spec, env.timing))
     if not attempts:
         findings.append(f"job {job_id}: never started")
     else:

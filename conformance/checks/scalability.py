@@ -15,7 +15,7 @@ from ..checkers import attempts_by_job, effect_counts, lost_jobs
 from ..env import TERMINAL, Env
 from ..history import History
 from ..probes import PROBE_DEFAULT, PROBE_LONG
-from .base import Check, Verdict, failed, judge, require_job_type
+from .base import Check, Verdict, failed, inconclusive, judge, require_job_type
 
 #: Two workers must finish a batch at least this many times faster than one.
 MIN_SPEEDUP = 1.4
@@ -119,11 +119,16 @@ def graceful_shutdown(env: Env) -> Verdict:
     if not seen.attempts:
         return failed("no job started within the deadline")
     victim = faults.worker_of(env, seen) or env.pool.workers[0]
-    faults.terminate_worker(env, victim)
+    stop = faults.terminate_worker(env, victim)
     env.pool.start(1)
     infos = env.drain(jobs, env.drain_deadline(len(jobs) * 0.4))
     hist = env.history()
     findings = _not_completed(dict(infos), hist, "after a graceful worker stop")
+    if stop.escalated:
+        findings.append(
+            f"worker {victim} did not exit within {env.timing.grace_s:g} s of SIGTERM and was "
+            "SIGKILLed, as an orchestrator would"
+        )
     on_victim = [a for a in hist.attempts if a.worker == victim]
     findings += [
         f"job {a.job_id} attempt {a.attempt}: {a.outcome or 'never ended'} on worker "
@@ -159,6 +164,11 @@ def sigkill_recovery(env: Env) -> Verdict:
     victims = faults.kill_running(env, seen)
     in_flight = sorted({a.job_id for a in seen.attempts if a.worker in victims})
     victim = ", ".join(victims)
+    if not in_flight:
+        return inconclusive(
+            f"worker {victim} was killed with no job in flight (no attempt recorded its worker "
+            "id): recovery was not exercised; probes must record the ids start_workers returned"
+        )
     env.pool.ensure(2)
     restarted = env.declares(Capability.BROKER_RESTART) and faults.restart_broker(env)
     infos = env.drain(jobs, env.timing.lease_s * 3 + hold_s * len(jobs) + 5.0)

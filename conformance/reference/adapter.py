@@ -226,6 +226,12 @@ class ReferenceAdapter:
         """SIGKILL: the worker stops at once; its in-flight jobs wait for their leases to expire."""
         self._worker(worker).kill()
 
+    def worker_alive(self, worker: str) -> bool:
+        """Whether a slot thread of ``worker`` still runs (the kit's in-process fault seam)."""
+        with self._lock:
+            found = self._workers.get(worker)
+        return found is not None and found.alive
+
     def workers_alive(self) -> int:
         """Workers still running."""
         with self._lock:

@@ -345,12 +345,14 @@ class JobSystem:
     # -- queries and operations ----------------------------------------------------------------
 
     def inspect(self, job_id: str) -> JobInfo:
-        """Return the current view of one job."""
-        return self.store.get(job_id).info()
+        """Return the current view of one job (never half-way through settling an attempt)."""
+        with self._state_lock:  # a DEAD job's dead letter and alert are written in the same step
+            return self.store.get(job_id).info()
 
     def dead_letters(self) -> list[DeadLetter]:
         """Return the dead-letter queue, oldest first."""
-        return self.dead.list()
+        with self._state_lock:
+            return self.dead.list()
 
     def replay(self, job_id: str) -> str:
         """Re-enqueue a dead job as a new job keeping its idempotency scope; return the new id."""

@@ -83,30 +83,6 @@ def test_retry_gaps_skip_crashed_attempts() -> None:
     assert checkers.retry_gaps(attempts) == [(0, 0.5)]
 
 
-def test_backoff_violation_catches_missing_backoff_and_accepts_jittered_delays() -> None:
-    good = [
-        att("j", 1, 0.0, 0.01, "transient"),
-        att("j", 2, 0.11, 0.12, "transient"),
-        att("j", 3, 0.30, 0.31, "transient"),
-        att("j", 4, 0.70, 0.71),
-    ]
-    delays = (0.1, 0.2, 0.4)
-    kw = {"jitter_ratio": 0.25, "early_slack_s": 0.02, "late_slack_s": 0.5}
-    assert checkers.backoff_violations("j", good, delays, **kw) == []
-    none = [att("j", i, i * 0.011, i * 0.011 + 0.01, "transient") for i in range(1, 5)]
-    found = checkers.backoff_violations("j", none, delays, **kw)
-    assert len(found) == 3 and "declared 0.100 s" in found[0]
-    capped = [
-        att("j", 1, 0, 0, "transient"),
-        att("j", 2, 0.1, 0.1, "transient"),
-        att("j", 3, 0.3, 0.3, "transient"),
-        att("j", 4, 0.7, 0.7, "transient"),
-        att("j", 5, 1.1, 1.1),
-    ]
-    assert checkers.backoff_violations("j", capped, delays, **kw) == []
-    assert checkers.backoff_violations("j", none, (), **kw) == []
-
-
 def test_overlaps_and_high_water_mark_treat_touching_intervals_as_disjoint() -> None:
     spans = [
         checkers.Interval("a", 0, 1),
