@@ -86,7 +86,11 @@ def _run(adapter: ReferenceAdapter, check_ids: Sequence[str]) -> dict[str, tuple
         results = Runner(adapter, profile=FAST, checks=[registry()[c] for c in check_ids]).run()
     finally:
         adapter.teardown()
-    return {o.check_id: (o.outcome, " | ".join(o.evidence)) for o in results.outcomes}
+    return {
+        o.check_id: (o.outcome, " | ".join(o.evidence))
+        for o in results.outcomes
+        if o.outcome is not Outcome.NOT_RUN
+    }
 
 
 def test_a_lock_lost_with_a_killed_worker_makes_later_checks_inconclusive_naming_the_kill() -> None:
