@@ -18,6 +18,7 @@ granularity never fails a check; what it cannot hide is still caught:
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ LATE_SLACK_S = 0.5
 DELAYED_LATE_S = 1.0
 #: A scheduled tick may be this fraction of the interval away from its place in the schedule.
 TICK_FRACTION = 0.3
+#: A job's start may be recorded this much after the implementation admitted it (dispatch and
+#: probe start-up on a loaded machine), so starts admitted a second apart can look closer.
+START_LATENCY_S = 0.25
 #: Below this probability under the declared jitter model a pattern is a defect, not luck.
 SIGNIFICANCE = 1e-3
 #: The most always-failing jobs the kit runs to measure backoff under unbounded jitter.
@@ -308,3 +312,38 @@ def retry_samples(delays: Sequence[float], facts: TimingFacts, *, least: int = 2
 
 def _delays(delays: Sequence[float]) -> str:
     return ", ".join(f"{d:g}" for d in delays) + " s"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateJudgement:
+    """What recorded starts say of a declared rate: within it, over it, or not telling."""
+
+    within: bool  # even the strict one-second window holds no more than allowed
+    over: bool  # a window shortened by the latency allowance already holds more
+    peak: int  # most starts in any one-second window
+    close: int  # most starts in any shortened window
+    allowed: int  # most starts a window may hold
+    shortened_s: float  # the shortened window's length
+
+
+def judge_rate(starts: Sequence[float], rate_per_s: float) -> RateJudgement:
+    """Judge starts against ``rate_per_s`` starts in any one-second window (one of slack)."""
+    allowed = math.floor(rate_per_s) + 1  # one start of slack for a window edge
+    shortened = 1.0 - START_LATENCY_S
+    peak = _most_within(starts, 1.0)
+    close = _most_within(starts, shortened)
+    return RateJudgement(
+        within=peak <= allowed,
+        over=close > allowed,
+        peak=peak,
+        close=close,
+        allowed=allowed,
+        shortened_s=shortened,
+    )
+
+
+def _most_within(times: Sequence[float], window_s: float) -> int:
+    ordered = sorted(times)
+    return max(
+        (bisect.bisect_left(ordered, t + window_s) - i for i, t in enumerate(ordered)), default=0
+    )

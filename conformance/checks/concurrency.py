@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 import time
 
+from .. import tolerance
 from ..adapter import Capability, JobStatus
 from ..checkers import (
     first_starts,
     high_water_mark,
     intervals,
-    max_in_window,
     overlaps,
     start_order_violations,
 )
@@ -28,7 +28,7 @@ from ..probes import (
     PROBE_RATE,
     PROBE_UNIQUE,
 )
-from .base import Check, Verdict, failed, inconclusive, judge, require_job_type
+from .base import Check, Verdict, failed, inconclusive, judge, passed, require_job_type
 
 
 def _global_cap(env: Env) -> int:
@@ -86,27 +86,48 @@ def per_type_cap(env: Env) -> Verdict:
 
 
 def rate_limit(env: Env) -> Verdict:
-    """No one-second window holds more starts of a rate-limited type than its rate allows."""
+    """No one-second window holds more starts of a rate-limited type than its rate allows.
+
+    Starts are recorded by the probes, a little after the implementation admitted each job; that
+    latency varies, so starts admitted a second apart can look closer. A run passes when even the
+    strict one-second window holds no more than the rate allows, fails when a window shortened by
+    the latency allowance already holds more, and is measured once more in between; still in
+    between, the check ends inconclusive rather than blame the implementation for the machine.
+    """
     require_job_type(env, PROBE_RATE)
     rate = env.description.job(PROBE_RATE).rate_limit_per_s
     if rate is None:
         return failed(f"{PROBE_RATE} declares no rate_limit_per_s")
     count = max(env.size("rate_jobs", 8), math.ceil(rate * 1.6))
-    jobs = [env.submit(PROBE_RATE, env.probe(PROBE_RATE)) for _ in range(count)]
-    infos = env.drain(jobs, env.drain_deadline(count / rate))
-    starts = [a.started_at for a in env.history().attempts]
-    allowed = math.floor(rate) + 1  # one start of slack for a window edge
-    peak, _ = max_in_window(starts, 1.0)
-    findings = not_terminal(infos)
-    if peak > allowed:
-        span = max(starts) - min(starts)
-        findings.append(
-            f"{peak} {PROBE_RATE} starts within one second (all {len(starts)} "
-            f"within {span:.2f} s), declared rate {rate:g}/s"
+    seen: set[str] = set()
+    notes: list[str] = []
+    for trial in (1, 2):
+        jobs = [env.submit(PROBE_RATE, env.probe(PROBE_RATE)) for _ in range(count)]
+        infos = env.drain(jobs, env.drain_deadline(count / rate))
+        fresh = [a for a in env.history().attempts if a.job_id not in seen]
+        seen.update(a.job_id for a in fresh)
+        starts = [a.started_at for a in fresh]
+        seen_rate = tolerance.judge_rate(starts, rate)
+        findings = not_terminal(infos)
+        if seen_rate.over:
+            span = max(starts) - min(starts)
+            findings.append(
+                f"{seen_rate.close} {PROBE_RATE} starts within {seen_rate.shortened_s:.2f} s "
+                f"(all {len(starts)} within {span:.2f} s), declared rate {rate:g}/s"
+            )
+        if findings:
+            return failed(*findings)
+        if seen_rate.within:
+            return passed(
+                f"at most {seen_rate.peak} starts in any second of {len(starts)}, declared "
+                f"{rate:g}/s" + (f" (measurement {trial}; {notes[0]})" if notes else "")
+            )
+        notes.append(
+            f"measurement {trial}: {seen_rate.peak} starts within one second but at most "
+            f"{seen_rate.close} within {seen_rate.shortened_s:.2f} s, which start-up latency of "
+            f"up to {tolerance.START_LATENCY_S:g} s can explain"
         )
-    return judge(
-        findings, f"at most {peak} starts in any second of {len(starts)}, declared {rate:g}/s"
-    )
+    return inconclusive("; ".join(notes) + "; run again on a quieter machine")
 
 
 def unique_jobs(env: Env) -> Verdict:

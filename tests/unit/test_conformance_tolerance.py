@@ -208,3 +208,23 @@ def test_a_time_limit_armed_in_whole_seconds_may_fire_on_the_next_tick() -> None
     exact = tolerance.timeout_allowance(1.0, TimingFacts())
     assert exact == pytest.approx(2.0)
     assert tolerance.timeout_allowance(1.0, TimingFacts(resolution_s=1.0)) == pytest.approx(3.0)
+
+
+def test_rate_starts_a_second_apart_are_within_the_rate() -> None:
+    starts = [0.0, 0.01, 0.02, 0.03, 0.04, 1.05, 1.06, 1.07]
+    seen = tolerance.judge_rate(starts, 5.0)
+    assert seen.within and not seen.over
+
+
+def test_rate_without_a_limiter_is_over_the_rate() -> None:
+    seen = tolerance.judge_rate([i * 0.01 for i in range(8)], 5.0)
+    assert seen.over and not seen.within
+    assert seen.close == 8
+
+
+def test_rate_excess_that_start_latency_explains_is_neither_within_nor_over() -> None:
+    # Five admitted at 0.0 and three at 1.0, the first five recorded up to 0.2 s late.
+    starts = [0.0, 0.05, 0.1, 0.15, 0.2, 1.0, 1.01, 1.02]
+    seen = tolerance.judge_rate(starts, 5.0)
+    assert (seen.within, seen.over) == (False, False)
+    assert seen.peak == 7 and seen.close <= seen.allowed
