@@ -49,12 +49,16 @@ def _process(pid: int) -> psutil.Process | None:
 
 
 def tree(pids: Iterable[int]) -> list[psutil.Process]:
-    """Return the processes ``pids`` and all their descendants (running ones, kit excluded)."""
+    """Return the processes ``pids`` and all their descendants (running ones, kit excluded).
+
+    A pid of the kit itself (or one of its parents) is skipped with all its descendants: an adapter
+    that reports it is mistaken, and the kit's other children must not pay for it.
+    """
     protected = _protected()
     found: dict[int, psutil.Process] = {}
     for pid in pids:
         root = _process(int(pid))
-        if root is None:
+        if root is None or root.pid in protected:
             continue
         try:
             family = [root, *root.children(recursive=True)]

@@ -255,3 +255,13 @@ def test_records_of_an_unreported_process_of_the_killed_worker_count_against_the
     reasons = faults.unverified(_fault(pids=(42,)), hist)
     assert any("started on worker w1" in r for r in reasons)
     assert any("effect/checkpoint/progress" in r for r in reasons)
+
+
+def test_the_kit_never_signals_its_own_children_through_its_own_pid() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert processes.tree([psutil.Process().pid]) == []
+        assert [p.pid for p in processes.tree([child.pid])] == [child.pid]
+    finally:
+        child.kill()
+        child.wait(timeout=10)
