@@ -30,12 +30,23 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="score a job-queue implementation on the 35-point rubric",
         description=(
             "Drive an implementation through its conformance adapter, inject faults, check the "
-            "recorded history and score it on the rubric. Without --adapter the adapter is read "
-            "from [tool.jobforge] adapter in ./pyproject.toml."
+            "recorded history and score it on the rubric. Without --adapter or --framework the "
+            "adapter is read from [tool.jobforge] (adapter, or framework and app) in "
+            "./pyproject.toml."
         ),
     )
     source = parser.add_argument_group("what to score")
     source.add_argument("--adapter", metavar="MODULE:ATTR", help="the adapter class or factory")
+    source.add_argument(
+        "--framework",
+        metavar="NAME",
+        help="score an existing app with the bundled adapter of its framework (needs --app)",
+    )
+    source.add_argument(
+        "--app",
+        metavar="REF",
+        help="your app for --framework, e.g. proj.celery_app:app (see docs/frameworks.md)",
+    )
     source.add_argument(
         "--reference", action="store_true", help="score the in-process reference implementation"
     )
@@ -106,7 +117,8 @@ def _list_flaws() -> int:
 
 
 def _adapter(args: argparse.Namespace) -> Adapter:
-    from .loading import adapter_spec_from_pyproject, load_adapter
+    from .frameworks import load_framework_adapter
+    from .loading import adapter_spec_from_pyproject, framework_from_pyproject, load_adapter
 
     if args.flaw and not args.reference:
         raise UsageError("--flaw switches on a flaw of the reference; add --reference")
@@ -117,8 +129,18 @@ def _adapter(args: argparse.Namespace) -> Adapter:
 
         return ReferenceAdapter(frozenset(args.flaw))
     cwd = Path.cwd()
-    spec = args.adapter or adapter_spec_from_pyproject(cwd)
-    return load_adapter(spec, search=cwd)
+    if args.app and not args.framework:
+        raise UsageError("--app names the app of a bundled adapter; add --framework NAME")
+    if args.framework:
+        if args.adapter:
+            raise UsageError("give either --framework or --adapter, not both")
+        return load_framework_adapter(args.framework, args.app or "", search=cwd)
+    if args.adapter:
+        return load_adapter(args.adapter, search=cwd)
+    named = framework_from_pyproject(cwd)
+    if named is not None:
+        return load_framework_adapter(*named, search=cwd)
+    return load_adapter(adapter_spec_from_pyproject(cwd), search=cwd)
 
 
 def _select(wanted: Sequence[str]) -> tuple[Check, ...]:

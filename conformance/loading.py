@@ -37,23 +37,45 @@ _METHODS = (
 )
 
 
-def adapter_spec_from_pyproject(directory: Path) -> str:
-    """Read ``[tool.jobforge] adapter = "module:attr"`` from ``directory/pyproject.toml``."""
+def _tool_table(directory: Path) -> dict[str, object]:
+    """``[tool.jobforge]`` of ``directory/pyproject.toml`` (empty when it has none)."""
     path = directory / "pyproject.toml"
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise ConformanceError(
-            f"no adapter given and no {path} found; pass --adapter MODULE:ATTR or run in a "
-            'project whose pyproject.toml has [tool.jobforge] adapter = "module:attr"'
+            f"no adapter given and no {path} found; pass --adapter MODULE:ATTR or --framework "
+            "NAME --app REF, or run in a project whose pyproject.toml has [tool.jobforge] "
+            'adapter = "module:attr"'
         ) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConformanceError(f"cannot read {path}: {exc}") from exc
     tool = data.get("tool", {})
-    spec = tool.get("jobforge", {}).get("adapter") if isinstance(tool, dict) else None
+    table = tool.get("jobforge", {}) if isinstance(tool, dict) else {}
+    return table if isinstance(table, dict) else {}
+
+
+def framework_from_pyproject(directory: Path) -> tuple[str, str] | None:
+    """``[tool.jobforge] framework`` and ``app`` when the project names them, else None."""
+    table = _tool_table(directory)
+    framework, app = table.get("framework"), table.get("app")
+    if framework is None:
+        return None
+    if not isinstance(framework, str) or not isinstance(app, str) or not app:
+        raise ConformanceError(
+            f"{directory / 'pyproject.toml'}: [tool.jobforge] framework = {framework!r} needs "
+            'app = "package.module:attr" (a string naming your app) beside it'
+        )
+    return framework, app
+
+
+def adapter_spec_from_pyproject(directory: Path) -> str:
+    """Read ``[tool.jobforge] adapter = "module:attr"`` from ``directory/pyproject.toml``."""
+    spec = _tool_table(directory).get("adapter")
     if not isinstance(spec, str) or not spec:
         raise ConformanceError(
-            f'{path} has no [tool.jobforge] adapter = "module:attr"; add it or pass --adapter'
+            f'{directory / "pyproject.toml"} has no [tool.jobforge] adapter = "module:attr" '
+            "(or framework and app); add one or pass --adapter or --framework and --app"
         )
     return spec
 

@@ -6,10 +6,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from jobforge.conformance.loading import adapter_spec_from_pyproject, load_adapter
+from jobforge.conformance.frameworks import load_framework_adapter
+from jobforge.conformance.loading import (
+    adapter_spec_from_pyproject,
+    framework_from_pyproject,
+    load_adapter,
+)
 from jobforge.conformance.reference import ReferenceAdapter
 
-from jobforge.errors import ConformanceError
+from jobforge.errors import ConformanceError, UsageError
 
 pytestmark = pytest.mark.unit
 
@@ -57,3 +62,20 @@ def test_missing_pyproject_or_key_says_how_to_fix(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.other]\n")
     with pytest.raises(ConformanceError, match=r"\[tool.jobforge\] adapter"):
         adapter_spec_from_pyproject(tmp_path)
+
+
+def test_pyproject_names_a_framework_and_its_app(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.jobforge]\nframework = "celery"\napp = "proj.celery_app:app"\n'
+    )
+    assert framework_from_pyproject(tmp_path) == ("celery", "proj.celery_app:app")
+    (tmp_path / "pyproject.toml").write_text('[tool.jobforge]\nframework = "celery"\n')
+    with pytest.raises(ConformanceError, match="needs app ="):
+        framework_from_pyproject(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.jobforge]\nadapter = "pkg.mod:Adapter"\n')
+    assert framework_from_pyproject(tmp_path) is None
+
+
+def test_unknown_framework_lists_the_bundled_ones(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="has no bundled adapter; use one of"):
+        load_framework_adapter("no-such-framework", "x:y", search=tmp_path)
