@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from .. import faults, tolerance
-from ..adapter import Capability, DeadLetter, JobInfo, JobStatus, JSONObject
+from ..adapter import Capability, DeadLetter, JitterModel, JobInfo, JobStatus, JSONObject
 from ..checkers import (
     RetryDelay,
     attempts_by_job,
@@ -220,10 +220,18 @@ def backoff_jitter(env: Env) -> Verdict:
     spec = env.description.job(PROBE_DEFAULT)
     if not spec.backoff_delays_s:
         return failed(f"{PROBE_DEFAULT} declares no backoff_delays_s")
+    declared = tolerance.facts_of(spec, env.timing)
+    if declared.jitter is JitterModel.NONE:
+        return failed(
+            f"{PROBE_DEFAULT} declares no jitter ({tolerance.describe(declared)}): every job "
+            f"failing at once retries at once, after exactly {_seconds(spec.backoff_delays_s)}"
+        )
     samples = _jitter_samples(env)
     amplitude = MIN_JITTER_SHARE * env.timing.jitter_ratio
     band = amplitude / 2
-    facts = jitter_facts(samples, band, JITTER_EARLY_S)
+    # Due times truncated to a tick start up to one tick early without any jitter.
+    early_s = JITTER_EARLY_S + (declared.resolution_s if declared.truncates else 0.0)
+    facts = jitter_facts(samples, band, early_s)
     if facts.early:
         first = min(facts.early, key=lambda s: s.excess / s.declared)
         return passed(
@@ -251,6 +259,10 @@ def backoff_jitter(env: Env) -> Verdict:
         f"{facts.nominal} within {band:.1%} of it (the kit needs {needed} to conclude): "
         "scheduling latency hides whether the delays are jittered"
     )
+
+
+def _seconds(delays: tuple[float, ...]) -> str:
+    return ", ".join(f"{d:g}" for d in delays) + " s"
 
 
 def permanent_not_retried(env: Env) -> Verdict:

@@ -20,7 +20,10 @@ from jobforge.errors import ConformanceError, UsageError
 from ..adapter import Adapter
 
 # framework name -> module of this package implementing it
-FRAMEWORKS: dict[str, str] = {}
+FRAMEWORKS: dict[str, str] = {
+    "dramatiq": "dramatiq",
+    "rq": "rq",
+}
 
 
 class AdapterFactory(Protocol):
