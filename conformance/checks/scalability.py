@@ -7,9 +7,10 @@ keeps its claim.
 
 from __future__ import annotations
 
+import math
 import time
 
-from .. import faults
+from .. import faults, tolerance
 from ..adapter import Capability, JobStatus
 from ..checkers import attempts_by_job, effect_counts, lost_jobs
 from ..env import TERMINAL, Env
@@ -33,20 +34,32 @@ def _not_completed(infos: dict[str, object], hist: History, why: str) -> list[st
         if status is not JobStatus.COMPLETED:
             ran = len([a for a in hist.attempts if a.job_id == job_id])
             shown = status.value if isinstance(status, JobStatus) else "unknown"
+            said = getattr(info, "error", None)
+            seen = f" ({said})" if said else ""
             findings.append(
-                f"job {job_id}: {shown} after {ran} attempt(s) {why}, expected COMPLETED"
+                f"job {job_id}: {shown}{seen} after {ran} attempt(s) {why}, expected COMPLETED"
             )
     return findings
 
 
+def _tick(env: Env) -> float:
+    """Return the declared tick of ``probe.default``: how long an idle worker may miss work."""
+    return tolerance.facts_of(env.description.job(PROBE_DEFAULT), env.timing).resolution_s
+
+
 def no_double_execution(env: Env) -> Verdict:
-    """With several workers, every job runs exactly once, and the work is spread."""
+    """With several workers, every job runs exactly once, and the work is spread.
+
+    Each job works half a declared tick at least, so the batch outlasts the time an idle
+    worker polling on that tick may take to see it (Dramatiq's worker polls once a second).
+    """
     require_job_type(env, PROBE_DEFAULT)
+    work_s = max(0.05, _tick(env) / 2)
     jobs = [
-        env.submit(PROBE_DEFAULT, env.probe(PROBE_DEFAULT, sleep_s=0.05))
+        env.submit(PROBE_DEFAULT, env.probe(PROBE_DEFAULT, sleep_s=work_s))
         for _ in range(env.size("distributed_jobs", 6 * env.slots))
     ]
-    infos = env.drain(jobs, env.drain_deadline(len(jobs) * 0.05))
+    infos = env.drain(jobs, env.drain_deadline(len(jobs) * work_s))
     hist = env.history()
     groups = attempts_by_job(hist)
     findings = []
@@ -83,7 +96,10 @@ def _makespan(env: Env, workers: int, count: int, work_s: float) -> tuple[float,
 
 
 def throughput_scales(env: Env) -> Verdict:
-    """Two workers finish a batch of slow jobs at least 1.4 times faster than one."""
+    """Two workers finish a batch of slow jobs at least 1.4 times faster than one.
+
+    The batch outlasts ten declared ticks of ``probe.default`` on one worker.
+    """
     require_job_type(env, PROBE_DEFAULT)
     per_worker = env.slots
     cap = env.description.global_concurrency
@@ -92,7 +108,10 @@ def throughput_scales(env: Env) -> Verdict:
             f"global cap {cap} < 2 workers x {per_worker} slots: a second worker "
             "cannot add throughput"
         )
-    count, work_s = 4 * per_worker, 0.3
+    # One worker's batch lasts ten declared ticks at least: a worker polling on a tick may
+    # see new work a tick late, which must not hide the second worker's throughput.
+    work_s = 0.3
+    count = max(4 * per_worker, math.ceil(10 * _tick(env) * per_worker / work_s))
     one, findings = _makespan(env, 1, count, work_s)
     two, more = _makespan(env, 2, count, work_s)
     findings += more

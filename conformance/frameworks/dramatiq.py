@@ -25,20 +25,18 @@ metrics, health, priorities on Redis, unique jobs, checkpoints, progress, its ow
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dramatiq
 
-from .. import probes
 from ..adapter import (
-    Capability,
     DeadLetter,
     Description,
-    JitterModel,
     JobInfo,
     JobSpec,
     JobStatus,
@@ -47,16 +45,15 @@ from ..adapter import (
     RunContext,
     ScheduleEntry,
     Timing,
-    TimingFacts,
 )
 from ..history import LEDGER_ENV, RUN_ID_ENV
-from .dramatiq_app import DramatiqConfig, load_app
-from .dramatiq_probe import QUEUE_ENV, SPECS_ENV, actor_options, declare, specs_json
-from .spawn import Spawner, python_path
+from ..probes import WORKER_ENV
+from .dramatiq_app import DramatiqConfig, load_config
+from .dramatiq_probe import declare
+from .settings import KitSettings
+from .workers import WorkerCommand, WorkerSet
 
-#: The probe types Dramatiq carries on Redis (no limits, priorities, unique jobs or cron).
-PROBE_TYPES = (probes.PROBE_DEFAULT, probes.PROBE_LONG)
-_READY = b"Worker process is ready for action"
+_READY = "Worker process is ready for action"
 #: How long one view of the kit's queue serves ``inspect`` calls.
 _SNAPSHOT_S = 0.05
 
@@ -79,52 +76,15 @@ class DramatiqAdapter:
         self.search = search
         self.redis = config.broker.client
         self._ctx: RunContext | None = None
-        self._spawner: Spawner | None = None
+        self._workers: WorkerSet | None = None
         self._queue = ""
         self._specs: dict[str, JobSpec] = {}
         self._actors: dict[str, dramatiq.Actor[Any, Any]] = {}
         self._sent: dict[str, str] = {}  # message id -> job type
-        self._attempts: dict[str, int] = {}  # last attempts seen per message id
+        self._retries: dict[str, int] = {}  # most failed attempts seen per message id
         self._view: tuple[float, dict[str, _Seen]] = (0.0, {})
 
     # description ---------------------------------------------------------------------------
-
-    def facts(self) -> TimingFacts:
-        """Equal jitter; a delay or time limit lands on the worker poll or limit-check tick."""
-        interval = 0.0
-        if self.config.time_limit is not None:
-            interval = float(getattr(self.config.time_limit.manager, "interval", 1.0))
-        return TimingFacts(
-            jitter=JitterModel.EQUAL, resolution_s=max(self.config.tick_s, interval)
-        )
-
-    def job_catalogue(self, timing: Timing) -> tuple[JobSpec, ...]:
-        """The probe types with what the app's middleware offers."""
-        specs = []
-        for spec in probes.probe_catalogue(timing):
-            if spec.name not in PROBE_TYPES:
-                continue
-            if self.config.retries is None:
-                spec = replace(spec, max_attempts=1, backoff_delays_s=())
-            if self.config.time_limit is None:
-                spec = replace(spec, timeout_s=None)
-            specs.append(replace(spec, timing_facts=self.facts()))
-        return tuple(specs)
-
-    def capabilities(self) -> frozenset[Capability]:
-        """Dead letters, delays and worker faults always; retries and timeouts by middleware."""
-        found = {
-            Capability.DEAD_LETTER,
-            Capability.DELAYED_JOBS,
-            Capability.MULTIPLE_WORKERS,
-            Capability.KILL_WORKER,
-            Capability.GRACEFUL_SHUTDOWN,
-        }
-        if self.config.retries is not None:
-            found |= {Capability.RETRIES, Capability.BACKOFF}
-        if self.config.time_limit is not None:
-            found.add(Capability.TIMEOUTS)
-        return frozenset(found)
 
     def describe(self) -> Description:
         """Dramatiq as the kit sees it."""
@@ -133,8 +93,8 @@ class DramatiqAdapter:
             name=f"dramatiq app ({self.config.app})",
             version=dramatiq.__version__,
             backend="redis+dramatiq",
-            capabilities=self.capabilities(),
-            jobs=self.job_catalogue(timing),
+            capabilities=self.config.capabilities(),
+            jobs=self.config.job_catalogue(timing),
             worker_concurrency=2,  # --processes 1 --threads 2
             real_broker=True,
         )
@@ -147,66 +107,24 @@ class DramatiqAdapter:
         ctx.workdir.mkdir(parents=True, exist_ok=True)
         self.redis.ping()
         self._queue = f"jobforge-{ctx.run_id}"
-        self._specs = {spec.name: spec for spec in self.job_catalogue(ctx.timing)}
-        options = {
-            name: actor_options(
-                spec,
-                retries=self.config.retries is not None,
-                time_limit=self.config.time_limit is not None,
-            )
-            for name, spec in self._specs.items()
-        }
-        self._actors = declare(self.config.broker, self._queue, options)
+        specs = self.config.job_catalogue(ctx.timing)
+        self._specs = {spec.name: spec for spec in specs}
+        self._actors = declare(self.config, self._queue, specs)
         os.environ.update({LEDGER_ENV: str(ctx.ledger_path), RUN_ID_ENV: ctx.run_id})
-        env = {
-            LEDGER_ENV: str(ctx.ledger_path),
-            RUN_ID_ENV: ctx.run_id,
-            QUEUE_ENV: self._queue,
-            SPECS_ENV: specs_json(options),
-            "PYTHONPATH": python_path(self.search),
-        }
-        self._spawner = Spawner(workdir=ctx.workdir, env=env, cwd=self.search)
+        kit = KitSettings(
+            framework="dramatiq",
+            app=self.config.app,
+            search=self.search,
+            prefix=self._queue,
+            timing=ctx.timing,
+        )
+        env = {**kit.to_env(), LEDGER_ENV: str(ctx.ledger_path), RUN_ID_ENV: ctx.run_id}
 
-    @property
-    def spawner(self) -> Spawner:
-        """The run's worker processes."""
-        if self._spawner is None:
-            raise RuntimeError("DramatiqAdapter.setup(ctx) was not called")
-        return self._spawner
-
-    def _key(self, suffix: str = "") -> str:
-        return f"{self.config.namespace}:{self._queue}{suffix}"
-
-    def _ack_keys(self) -> list[str]:
-        pattern = f"{self.config.namespace}:__acks__.*.{self._queue}*"
-        return [k.decode() if isinstance(k, bytes) else str(k) for k in self.redis.scan_iter(pattern)]
-
-    def reset(self) -> None:
-        """Delete the kit's queue, delay queue, dead letters and unacked sets."""
-        keys = [self._key(s) for s in ("", ".msgs", ".DQ", ".DQ.msgs", ".XQ", ".XQ.msgs")]
-        self.redis.delete(*keys, *self._ack_keys())
-        self._sent.clear()
-        self._attempts.clear()
-        self._view = (0.0, {})
-
-    def teardown(self) -> None:
-        """Stop every worker and delete the kit's keys."""
-        if self._spawner is not None:
-            for name in list(self._spawner.processes):
-                self._spawner.forget(name).terminate(graceful=True, grace_s=5.0)
-        if self._queue:
-            self.reset()
-
-    # workers -------------------------------------------------------------------------------
-
-    def start_workers(self, count: int) -> list[str]:
-        """Start ``count`` ``dramatiq`` CLI processes on the kit's queue; return when ready."""
-        names = []
-        for _ in range(count):
-            name = self.spawner.next_name("worker")
-            self.spawner.start(
-                name,
-                [
+        def command(worker: str) -> WorkerCommand:
+            return WorkerCommand(
+                argv=(
+                    sys.executable,
+                    "-m",
                     "dramatiq",
                     self.config.app,
                     "jobforge.conformance.frameworks.dramatiq_probe",
@@ -218,25 +136,67 @@ class DramatiqAdapter:
                     self._queue,
                     "--path",
                     str(self.search),
-                ],
+                ),
+                env={**env, WORKER_ENV: worker},
+                ready_marker=_READY,
+                cwd=self.search,
             )
-            names.append(name)
-        for name in names:
-            self.spawner.get(name).wait_for(_READY)
-        return names
+
+        self._workers = WorkerSet(logs=ctx.workdir, command_for=command)
+
+    @property
+    def workers(self) -> WorkerSet:
+        """The run's ``dramatiq`` processes."""
+        if self._workers is None:
+            raise RuntimeError("DramatiqAdapter.setup(ctx) was not called")
+        return self._workers
+
+    @property
+    def grace_s(self) -> float:
+        """The run's grace period of a graceful stop."""
+        return (self._ctx.timing if self._ctx else Timing()).grace_s
+
+    def _key(self, suffix: str = "") -> str:
+        return f"{self.config.namespace}:{self._queue}{suffix}"
+
+    def _ack_keys(self) -> list[str]:
+        pattern = f"{self.config.namespace}:__acks__.*.{self._queue}*"
+        return [
+            k.decode() if isinstance(k, bytes) else str(k) for k in self.redis.scan_iter(pattern)
+        ]
+
+    def reset(self) -> None:
+        """Delete the kit's queue, delay queue, dead letters and unacked sets."""
+        keys = [self._key(s) for s in ("", ".msgs", ".DQ", ".DQ.msgs", ".XQ", ".XQ.msgs")]
+        self.redis.delete(*keys, *self._ack_keys())
+        self._sent.clear()
+        self._retries.clear()
+        self._view = (0.0, {})
+
+    def teardown(self) -> None:
+        """Stop every worker and delete the kit's keys."""
+        if self._workers is not None:
+            self._workers.stop_all(grace_s=5.0)
+        if self._queue:
+            self.reset()
+
+    # workers -------------------------------------------------------------------------------
+
+    def start_workers(self, count: int) -> list[str]:
+        """Start ``count`` ``dramatiq`` CLI processes on the kit's queue; return when ready."""
+        return self.workers.start(count)
 
     def worker_pids(self, worker: str) -> list[int]:
         """Dramatiq's main process and its worker processes."""
-        return self.spawner.get(worker).pids()
+        return list(self.workers.pids(worker))
 
     def stop_worker(self, worker: str, *, graceful: bool = True) -> None:
         """SIGTERM (Dramatiq finishes in-flight messages, requeues prefetched ones) or SIGKILL."""
-        grace = self._ctx.timing.grace_s if self._ctx else Timing().grace_s
-        self.spawner.forget(worker).terminate(graceful=graceful, grace_s=grace)
+        self.workers.stop(worker, graceful=graceful, grace_s=self.grace_s)
 
     def kill_worker(self, worker: str) -> None:
         """SIGKILL the worker's whole process tree (reaps it after the kit's own kill)."""
-        self.spawner.forget(worker).reap()
+        self.workers.stop(worker, graceful=False, grace_s=0.0)
 
     # jobs ----------------------------------------------------------------------------------
 
@@ -301,16 +261,16 @@ class DramatiqAdapter:
         if job_id not in self._sent:
             raise KeyError(f"no Dramatiq message {job_id!r} sent by the kit since the last reset")
         found = self._snapshot().get(job_id)
-        if found is None:  # acked after processing: Dramatiq deletes it
+        if found is None:  # acked after its successful attempt: Dramatiq deletes it
             return JobInfo(
                 job_id=job_id,
                 job_type=self._sent[job_id],
                 status=JobStatus.COMPLETED,
-                attempts=self._attempts.get(job_id, 1),
+                attempts=self._retries.get(job_id, 0) + 1,
             )
-        retries = int(found.message.options.get("retries", 0))
+        retries = int(found.message.options.get("retries", 0))  # failed attempts so far
         attempts = retries + 1 if found.where in ("running", "dead") else retries
-        self._attempts[job_id] = max(attempts, self._attempts.get(job_id, 0))
+        self._retries[job_id] = max(retries, self._retries.get(job_id, 0))
         status = {
             "running": JobStatus.RUNNING,
             "dead": JobStatus.DEAD,
@@ -320,11 +280,21 @@ class DramatiqAdapter:
             job_type=self._sent[job_id],
             status=status,
             attempts=attempts,
-            error=_last_line(found.message) if status is JobStatus.DEAD else None,
+            error=self._error_of(found, status),
         )
 
+    def _error_of(self, found: _Seen, status: JobStatus) -> str | None:
+        if status is JobStatus.DEAD:
+            return _last_line(found.message)
+        if status is JobStatus.RUNNING:
+            return (
+                "fetched by a Dramatiq worker and not acked; Dramatiq requeues a dead worker's "
+                f"unacked messages once its heartbeat is {self.config.heartbeat_timeout_ms} ms old"
+            )
+        return None
+
     def dead_letters(self) -> Sequence[DeadLetter]:
-        """The kit queue's dead-letter queue (``.XQ``), as Dramatiq keeps it."""
+        """List the kit queue's dead-letter queue (``.XQ``), as Dramatiq keeps it."""
         self._view = (0.0, {})
         letters = []
         for job_id, seen in self._snapshot().items():
@@ -393,5 +363,4 @@ def _kind(retries: int, limit: int, error: str) -> str:
 
 def make_adapter(app: str, *, search: Path) -> DramatiqAdapter:
     """Build the Dramatiq adapter for ``--app`` (what you pass to the ``dramatiq`` CLI)."""
-    return DramatiqAdapter(load_app(app, search), search=search)
-
+    return DramatiqAdapter(load_config(app, search), search=search)

@@ -16,17 +16,22 @@ What is declared is what RQ offers, at RQ's granularity:
 * timeouts: ``job_timeout`` in whole seconds (the work-horse's SIGALRM);
 * dead letters and replay: the failed-job registry and its ``requeue``;
 * progress: ``job.meta['progress']``; delayed jobs: ``enqueue_in``; priorities: queue order;
+* RQ 3: per-type limits (``RateLimit(key, concurrency)``) and unique jobs (``unique=True``
+  with a job id derived from the unique key; a refused duplicate returns the first job's id);
 * faults: SIGKILL leaves the job in the started registry (RQ's documented behaviour), and a
   worker started right after its scheduler holder died waits for RQ's scheduler lock to expire.
 
 Not offered by RQ and not declared: idempotency keys, alerts, structured logs, metrics,
-health, global caps, per-type limits, rate limits, unique jobs, checkpoints, its own tests.
+health, global caps, starts-per-second limits, checkpoints, its own tests. RQ's cron scheduler
+is not driven by this adapter (the scheduling checks other than delayed jobs are unsupported).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -49,6 +54,15 @@ from rq.registry import (
 )
 from rq.serializers import JSONSerializer
 
+try:  # RQ >= 3
+    from rq.exceptions import DuplicateJobError
+    from rq.rate_limit import RateLimit
+
+    _DUPLICATE: tuple[type[Exception], ...] = (DuplicateJobError,)
+except ImportError:  # pragma: no cover - RQ 2
+    RateLimit = None  # type: ignore[assignment,misc]
+    _DUPLICATE = ()
+
 from .. import probes
 from ..adapter import (
     Capability,
@@ -66,16 +80,26 @@ from ..adapter import (
     TimingFacts,
 )
 from ..history import LEDGER_ENV, RUN_ID_ENV
+from ..probes import WORKER_ENV
 from .rq_probe import ATTEMPTS_META, PROGRESS_META, probe_job
 from .rq_settings import RqSettings, read_settings
-from .spawn import Spawner, python_path
+from .settings import KitSettings
+from .workers import WorkerCommand, WorkerSet
 
 #: RQ's retry intervals and job timeouts are whole seconds; its scheduler polls once a second.
 RQ_FACTS = TimingFacts(jitter=JitterModel.NONE, resolution_s=1.0, truncates=True)
-#: The probe job types RQ can carry (no per-type limits, rate limits, unique jobs or cron here).
-PROBE_TYPES = (probes.PROBE_DEFAULT, probes.PROBE_PRIORITY, probes.PROBE_LONG)
+#: RQ 3 adds per-key concurrency limits (``RateLimit``) and unique job ids (``unique=True``).
+RQ3 = RateLimit is not None
+#: The probe job types RQ can carry (no starts-per-second limits or cron here).
+PROBE_TYPES = (
+    probes.PROBE_DEFAULT,
+    probes.PROBE_PRIORITY,
+    probes.PROBE_LONG,
+    *((probes.PROBE_LIMITED, probes.PROBE_UNIQUE) if RQ3 else ()),
+)
 CAPABILITIES = frozenset(
     {
+        *((Capability.PER_TYPE_LIMITS, Capability.UNIQUE_JOBS) if RQ3 else ()),
         Capability.RETRIES,
         Capability.BACKOFF,
         Capability.DEAD_LETTER,
@@ -89,7 +113,7 @@ CAPABILITIES = frozenset(
         Capability.GRACEFUL_SHUTDOWN,
     }
 )
-_READY = b"Listening on"
+_READY = "Listening on"
 _SCHEDULER_LOCK = "rq:scheduler-lock:{queue}"
 _SCHEDULER_HASH = "rq:scheduler:{name}"
 #: Jobs and results of the kit are kept this long, well past a run.
@@ -107,7 +131,7 @@ def rq_delays(max_attempts: int) -> tuple[float, ...]:
 
 
 def job_catalogue(timing: Timing) -> tuple[JobSpec, ...]:
-    """The kit's probe types RQ carries, at RQ's whole-second scale."""
+    """Return the kit's probe types RQ carries, at RQ's whole-second scale."""
     specs = []
     for spec in probes.probe_catalogue(timing):
         if spec.name not in PROBE_TYPES:
@@ -142,6 +166,22 @@ def _last_error(job: Job) -> str:
     return lines[-1] if lines else ""
 
 
+def _unique_id(queue: str, key: str) -> str:
+    return "jobforge-unique-" + hashlib.sha256(f"{queue}:{key}".encode()).hexdigest()[:32]
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _error_of(job: Job, status: JobStatus) -> str | None:
+    if status is JobStatus.DEAD:
+        return _last_error(job)
+    if status is JobStatus.RUNNING:
+        return f"in RQ's started registry, claimed by worker {job.worker_name or 'unknown'}"
+    return None
+
+
 class RqAdapter:
     """The kit's view of RQ on the user's Redis."""
 
@@ -151,11 +191,10 @@ class RqAdapter:
         self.search = search
         self.redis = redis.Redis.from_url(settings.redis_url)
         self._ctx: RunContext | None = None
-        self._spawner: Spawner | None = None
+        self._workers: WorkerSet | None = None
         self._queues: tuple[Queue, Queue] | None = None
         self._specs: dict[str, JobSpec] = {}
         self._jobs: set[str] = set()
-        self._rq_names: dict[str, str] = {}
 
     # description ---------------------------------------------------------------------------
 
@@ -187,13 +226,38 @@ class RqAdapter:
             Queue(base, connection=self.redis, serializer=JSONSerializer),
         )
         self._specs = {spec.name: spec for spec in job_catalogue(ctx.timing)}
-        env = {
-            LEDGER_ENV: str(ctx.ledger_path),
-            RUN_ID_ENV: ctx.run_id,
-            "PYTHONPATH": python_path(self.search),
-        }
-        os.environ.update({LEDGER_ENV: env[LEDGER_ENV], RUN_ID_ENV: ctx.run_id})
-        self._spawner = Spawner(workdir=ctx.workdir, env=env, cwd=self.search)
+        os.environ.update({LEDGER_ENV: str(ctx.ledger_path), RUN_ID_ENV: ctx.run_id})
+        kit = KitSettings(
+            framework="rq",
+            app=self.settings.source,
+            search=self.search,
+            prefix=base,
+            timing=ctx.timing,
+        )
+        env = {**kit.to_env(), LEDGER_ENV: str(ctx.ledger_path), RUN_ID_ENV: ctx.run_id}
+
+        def command(worker: str) -> WorkerCommand:
+            return WorkerCommand(
+                argv=(
+                    sys.executable,
+                    "-m",
+                    "rq.cli",
+                    "worker",
+                    "--url",
+                    self.settings.redis_url,
+                    "--name",
+                    f"{base}-{worker}",
+                    "--with-scheduler",
+                    "--serializer",
+                    "rq.serializers.JSONSerializer",
+                    *(q.name for q in self.queues),
+                ),
+                env={**env, WORKER_ENV: worker},
+                ready_marker=_READY,
+                cwd=self.search,
+            )
+
+        self._workers = WorkerSet(logs=ctx.workdir, command_for=command)
 
     @property
     def queues(self) -> tuple[Queue, Queue]:
@@ -203,21 +267,26 @@ class RqAdapter:
         return self._queues
 
     @property
-    def spawner(self) -> Spawner:
-        """The run's worker processes."""
-        if self._spawner is None:
+    def workers(self) -> WorkerSet:
+        """The run's ``rq worker`` processes."""
+        if self._workers is None:
             raise RuntimeError("RqAdapter.setup(ctx) was not called")
-        return self._spawner
+        return self._workers
+
+    @property
+    def grace_s(self) -> float:
+        """The run's grace period of a graceful stop."""
+        return (self._ctx.timing if self._ctx else Timing()).grace_s
 
     def reset(self) -> None:
         """Delete every job of the kit's queues and registries; nothing of the user's."""
         for queue in self.queues:
-            queue.empty()
+            queue.empty()  # type: ignore[no-untyped-call]
             registries: list[Any] = [
                 StartedJobRegistry(queue=queue),
                 FinishedJobRegistry(queue=queue),
                 FailedJobRegistry(queue=queue),
-                ScheduledJobRegistry(queue=queue),
+                ScheduledJobRegistry(queue=queue),  # type: ignore[no-untyped-call]
                 DeferredJobRegistry(queue=queue),
                 CanceledJobRegistry(queue=queue),
             ]
@@ -233,9 +302,8 @@ class RqAdapter:
 
     def teardown(self) -> None:
         """Stop every worker and delete the kit's keys."""
-        if self._spawner is not None:
-            for name in list(self._spawner.processes):
-                self._spawner.forget(name).terminate(graceful=True, grace_s=5.0)
+        if self._workers is not None:
+            self._workers.stop_all(grace_s=5.0)
         if self._queues is not None:
             self.reset()
             for queue in self._queues:
@@ -247,7 +315,7 @@ class RqAdapter:
         pid = self.redis.hget(_SCHEDULER_HASH.format(name=holder), "pid")
         if pid is None:
             return False
-        live = {p for proc in self.spawner.processes.values() for p in proc.pids()}
+        live = {p for worker in self.workers.running for p in self.workers.pids(worker)}
         return int(pid) in live
 
     def _await_scheduler_lock(self) -> None:
@@ -259,7 +327,7 @@ class RqAdapter:
         for queue in self.queues:
             key = _SCHEDULER_LOCK.format(queue=queue.name)
             holder = self.redis.get(key)
-            if holder is None or self._lock_holder_alive(holder.decode()):
+            if holder is None or self._lock_holder_alive(_text(holder)):
                 continue
             deadline = time.monotonic() + max(self.redis.pttl(key), 0) / 1000 + 2.0
             while self.redis.exists(key) and time.monotonic() < deadline:
@@ -267,46 +335,21 @@ class RqAdapter:
 
     def start_workers(self, count: int) -> list[str]:
         """Start ``count`` ``rq worker --with-scheduler`` processes; return once they listen."""
-        if not self.spawner.processes:
+        if not self.workers.running:
             self._await_scheduler_lock()
-        assert self._ctx is not None
-        names = []
-        for _ in range(count):
-            name = self.spawner.next_name("worker")
-            rq_name = f"jobforge-{self._ctx.run_id}-{name}"
-            self.spawner.start(
-                name,
-                [
-                    "rq.cli",
-                    "worker",
-                    "--url",
-                    self.settings.redis_url,
-                    "--name",
-                    rq_name,
-                    "--with-scheduler",
-                    "--serializer",
-                    "rq.serializers.JSONSerializer",
-                    *(q.name for q in self.queues),
-                ],
-            )
-            self._rq_names[name] = rq_name
-            names.append(name)
-        for name in names:
-            self.spawner.get(name).wait_for(_READY)
-        return names
+        return self.workers.start(count)
 
     def worker_pids(self, worker: str) -> list[int]:
-        """The ``rq worker`` process, its work-horse (own process group) and its scheduler."""
-        return self.spawner.get(worker).pids()
+        """Return the ``rq worker`` process, its work-horse (own group) and its scheduler."""
+        return list(self.workers.pids(worker))
 
     def stop_worker(self, worker: str, *, graceful: bool = True) -> None:
         """SIGTERM (RQ's warm shutdown: the current job finishes), or SIGKILL at once."""
-        grace = self._ctx.timing.grace_s if self._ctx else Timing().grace_s
-        self.spawner.forget(worker).terminate(graceful=graceful, grace_s=grace)
+        self.workers.stop(worker, graceful=graceful, grace_s=self.grace_s)
 
     def kill_worker(self, worker: str) -> None:
         """SIGKILL the worker's whole process tree (reaps it after the kit's own kill)."""
-        self.spawner.forget(worker).reap()
+        self.workers.stop(worker, graceful=False, grace_s=0.0)
 
     # jobs ----------------------------------------------------------------------------------
 
@@ -341,10 +384,23 @@ class RqAdapter:
             "failure_ttl": _TTL_S,
             "meta": {"job_type": job_type},
         }
-        if delay_s > 0:
-            job = queue.enqueue_in(timedelta(seconds=delay_s), probe_job, dict(payload), **options)
-        else:
-            job = queue.enqueue(probe_job, dict(payload), **options)
+        if spec.concurrency_limit is not None and RateLimit is not None:
+            options["rate_limit"] = RateLimit(
+                key=f"{queue.name}:{job_type}", concurrency=spec.concurrency_limit
+            )
+        if spec.unique:
+            # RQ's unique jobs: one job id per unique key; a second enqueue is refused while
+            # the first job exists, and the kit is given the first job's id.
+            key = str(payload.get("unique_key") or payload.get("probe_id"))
+            options |= {"job_id": _unique_id(queue.name, key), "unique": True}
+        try:
+            if delay_s > 0:
+                delay = timedelta(seconds=delay_s)
+                job = queue.enqueue_in(delay, probe_job, dict(payload), **options)
+            else:
+                job = queue.enqueue(probe_job, dict(payload), **options)
+        except _DUPLICATE:
+            return str(options["job_id"])
         self._jobs.add(str(job.id))
         return str(job.id)
 
@@ -365,11 +421,11 @@ class RqAdapter:
             status=status,
             attempts=int(job.meta.get(ATTEMPTS_META, 0)),
             progress=float(progress) if isinstance(progress, int | float) else None,
-            error=_last_error(job) if status is JobStatus.DEAD else None,
+            error=_error_of(job, status),
         )
 
     def dead_letters(self) -> Sequence[DeadLetter]:
-        """The failed-job registries of the kit's queues."""
+        """List the failed-job registries of the kit's queues."""
         letters = []
         for queue in self.queues:
             for job_id in FailedJobRegistry(queue=queue).get_job_ids(cleanup=False):

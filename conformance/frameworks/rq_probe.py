@@ -40,7 +40,7 @@ class RqProbeContext:
     def set_progress(self, fraction: float) -> None:
         """Publish progress in ``job.meta['progress']``, as RQ's docs show."""
         self.job.meta[PROGRESS_META] = fraction
-        self.job.save_meta()
+        self.job.save_meta()  # type: ignore[no-untyped-call]
 
     def save_checkpoint(self, state: JSONObject) -> None:
         """RQ keeps no checkpoints; nothing is saved."""
@@ -57,5 +57,5 @@ def probe_job(payload: JSONObject) -> JSONObject:
         raise RuntimeError("probe_job runs only inside an RQ worker (no current job)")
     attempt = int(job.meta.get(ATTEMPTS_META, 0)) + 1
     job.meta[ATTEMPTS_META] = attempt
-    job.save_meta()
+    job.save_meta()  # type: ignore[no-untyped-call]
     return probes.run_probe(payload, RqProbeContext(job=job, attempt=attempt))

@@ -25,7 +25,7 @@ class RqSettings:
 
     redis_url: str
     queues: tuple[str, ...] = ("default",)
-    source: str = ""  # where it was read from, for evidence and errors
+    source: str = ""  # the --app reference it was read from
 
 
 def _module(name: str, search: Path) -> ModuleType:
@@ -61,7 +61,7 @@ def _url_of(module: ModuleType, name: str) -> str:
 def read_settings(app: str, search: Path) -> RqSettings:
     """Read ``--app``: a Redis URL, or an ``rq worker -c`` settings module."""
     if app.startswith(_URL_SCHEMES):
-        return RqSettings(redis_url=app, source="--app URL")
+        return RqSettings(redis_url=app, source=app)
     module = _module(app, search)
     queues = getattr(module, "QUEUES", None) or ("default",)
     if isinstance(queues, str) or not all(isinstance(q, str) for q in queues):
