@@ -318,6 +318,19 @@ class RqAdapter:
         live = {p for worker in self.workers.running for p in self.workers.pids(worker)}
         return int(pid) in live
 
+    def scheduler_worker(self) -> str | None:
+        """Return the worker whose scheduler holds RQ's lock of the kit's queue, if any."""
+        holder = self.redis.get(_SCHEDULER_LOCK.format(queue=self.queues[1].name))
+        if holder is None:
+            return None
+        pid = self.redis.hget(_SCHEDULER_HASH.format(name=_text(holder)), "pid")
+        if pid is None:
+            return None
+        for worker in self.workers.running:
+            if int(pid) in self.workers.pids(worker):
+                return worker
+        return None
+
     def _await_scheduler_lock(self) -> None:
         """Wait (bounded by its TTL) for a scheduler lock left by a worker that died.
 

@@ -1,6 +1,6 @@
 """A Dramatiq app as Dramatiq's docs set one up: a RedisBroker and an actor (no reliability added).
 
-Start a worker with ``dramatiq tasks``. Redis DB 11 keeps the calibration run apart.
+Start a worker with ``dramatiq dramatiq_tasks``. Redis DB 11 keeps the calibration run apart.
 """
 
 import dramatiq

@@ -3,7 +3,7 @@
 from redis import Redis
 from rq import Queue
 
-from settings import REDIS_URL
+from rq_settings import REDIS_URL
 
 
 def count_words(text: str) -> int:

@@ -1,4 +1,4 @@
-"""RQ worker settings, as RQ's docs write them for `rq worker -c settings`.
+"""RQ worker settings, as RQ's docs write them for `rq worker -c rq_settings`.
 
 Redis DB 10 keeps the calibration run apart from anything else on the shared Redis.
 """

@@ -1,0 +1,91 @@
+"""What the RQ and Dramatiq adapters read and declare, checked against the frameworks' own code."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+from dramatiq.common import compute_backoff
+from jobforge.conformance.adapter import JitterModel, Timing
+from jobforge.conformance.frameworks import FRAMEWORKS, known
+from jobforge.conformance.frameworks.dramatiq_app import DramatiqConfig
+from jobforge.conformance.frameworks.dramatiq_probe import actor_options
+from jobforge.conformance.frameworks.rq import RQ_FACTS, job_catalogue, whole_seconds
+from jobforge.conformance.frameworks.rq_settings import read_settings
+from jobforge.conformance.tolerance import jitter_bounds
+from rq import Retry
+
+from jobforge.errors import UsageError
+
+pytestmark = pytest.mark.unit
+
+
+def test_rq_and_dramatiq_are_registered() -> None:
+    assert {"rq", "dramatiq"} <= set(known())
+    assert FRAMEWORKS["rq"] == "rq" and FRAMEWORKS["dramatiq"] == "dramatiq"
+
+
+def _settings_module(tmp_path: Path, name: str, text: str) -> None:
+    (tmp_path / f"{name}.py").write_text(text)
+    sys.modules.pop(name, None)
+
+
+def test_rq_app_is_a_url_or_an_rq_worker_settings_module(tmp_path: Path) -> None:
+    assert read_settings("redis://h:1/3", tmp_path).redis_url == "redis://h:1/3"
+    _settings_module(tmp_path, "rqs_url", "REDIS_URL = 'redis://x:2/4'\nQUEUES = ['a', 'b']\n")
+    by_url = read_settings("rqs_url", tmp_path)
+    assert (by_url.redis_url, by_url.queues) == ("redis://x:2/4", ("a", "b"))
+    _settings_module(tmp_path, "rqs_host", "REDIS_HOST = 'y'\nREDIS_PORT = 7\nREDIS_DB = 5\n")
+    assert read_settings("rqs_host", tmp_path).redis_url == "redis://y:7/5"
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [("QUEUES = 'default'\nREDIS_URL = 'redis://h/0'\n", "QUEUES"), ("X = 1\n", "REDIS_URL")],
+)
+def test_rq_settings_errors_name_the_field_and_the_fix(
+    tmp_path: Path, text: str, names: str
+) -> None:
+    _settings_module(tmp_path, f"rqs_bad_{names.lower()}", text)
+    with pytest.raises(UsageError, match=names):
+        read_settings(f"rqs_bad_{names.lower()}", tmp_path)
+
+
+def test_rq_declares_whole_seconds_its_retry_accepts() -> None:
+    for spec in job_catalogue(Timing()):
+        assert spec.timing_facts == RQ_FACTS and RQ_FACTS.jitter is JitterModel.NONE
+        assert spec.timeout_s == whole_seconds(spec.timeout_s or 0)
+        delays = [int(d) for d in spec.backoff_delays_s]
+        assert delays == sorted(delays) and delays[0] >= 1 and len(set(delays)) > 1
+        retry = Retry(max=spec.max_attempts - 1, interval=delays)
+        assert [Retry.get_interval(i, retry.intervals) for i in range(retry.max)] == delays
+
+
+def test_dramatiq_declared_delays_bound_what_its_backoff_really_draws() -> None:
+    config = DramatiqConfig(
+        app="x",
+        broker=None,  # type: ignore[arg-type]  # only the middleware facts are read here
+        retries=True,
+        time_limit_check_s=1.0,
+        age_limit=True,
+        callbacks=True,
+        heartbeat_timeout_ms=60_000,
+        worker_timeout_ms=1000,
+    )
+    rng = random.Random(7)
+    for spec in config.job_catalogue(Timing()):
+        options = actor_options(spec, config)
+        facts = spec.timing_facts
+        assert facts is not None and facts.jitter is JitterModel.EQUAL
+        assert facts.resolution_s == 1.0
+        assert options["max_retries"] == spec.max_attempts - 1
+        for retry, declared in enumerate(spec.backoff_delays_s):
+            low, high = jitter_bounds(declared, facts)
+            for _ in range(200):
+                random.seed(rng.random())
+                _, drawn_ms = compute_backoff(
+                    retry, factor=options["min_backoff"], max_backoff=options["max_backoff"]
+                )
+                assert low - 0.001 <= drawn_ms / 1000 <= high + 0.001, (retry, drawn_ms)
