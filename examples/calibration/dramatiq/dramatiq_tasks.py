@@ -12,5 +12,5 @@ dramatiq.set_broker(redis_broker)
 
 @dramatiq.actor
 def count_words(text: str) -> int:
-    """A plain actor with Dramatiq's default middleware."""
+    """Count the words of a text (a plain actor with the default middleware)."""
     return len(text.split())

@@ -2,12 +2,11 @@
 
 from redis import Redis
 from rq import Queue
-
 from rq_settings import REDIS_URL
 
 
 def count_words(text: str) -> int:
-    """A plain RQ job function."""
+    """Count the words of a text (a plain RQ job function)."""
     return len(text.split())
 
 
