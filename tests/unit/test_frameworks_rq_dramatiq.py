@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import sys
 from pathlib import Path
 
 import pytest
 from dramatiq.common import compute_backoff
-from jobforge.conformance.adapter import JitterModel, Timing
+from jobforge.conformance.adapter import JitterModel, JobSpec, Timing, TimingFacts
+from jobforge.conformance.checks import registry
 from jobforge.conformance.frameworks import FRAMEWORKS, known
 from jobforge.conformance.frameworks.dramatiq_app import DramatiqConfig
 from jobforge.conformance.frameworks.dramatiq_probe import actor_options
 from jobforge.conformance.frameworks.rq import RQ_FACTS, job_catalogue, whole_seconds
 from jobforge.conformance.frameworks.rq_settings import read_settings
+from jobforge.conformance.reference import ReferenceAdapter
+from jobforge.conformance.runner import Runner
 from jobforge.conformance.tolerance import jitter_bounds
+from jobforge.rubric.outcomes import Outcome
 from rq import Retry
 
 from jobforge.errors import UsageError
@@ -89,3 +94,26 @@ def test_dramatiq_declared_delays_bound_what_its_backoff_really_draws() -> None:
                     retry, factor=options["min_backoff"], max_backoff=options["max_backoff"]
                 )
                 assert low - 0.001 <= drawn_ms / 1000 <= high + 0.001, (retry, drawn_ms)
+
+
+class DeclaresNoJitter(ReferenceAdapter):
+    """The reference declaring exact delays (jitter none), as RQ's Retry intervals are."""
+
+    def catalogue(self) -> tuple[JobSpec, ...]:
+        return tuple(
+            dataclasses.replace(spec, timing_facts=TimingFacts(jitter=JitterModel.NONE))
+            for spec in super().catalogue()
+        )
+
+
+def test_backoff_jitter_fails_a_declared_absence_of_jitter_saying_so() -> None:
+    adapter = DeclaresNoJitter()
+    try:
+        outcomes = Runner(
+            adapter, checks=[registry()["error_handling.backoff_jitter"]], profile="ci"
+        ).run()
+    finally:
+        adapter.teardown()
+    (got,) = [o for o in outcomes.outcomes if o.check_id == "error_handling.backoff_jitter"]
+    assert got.outcome is Outcome.FAIL, got.evidence
+    assert "declares no jitter" in got.evidence[0]
