@@ -3,8 +3,10 @@
 RQ promotes retries and delayed jobs from one worker only: the one whose scheduler holds RQ's
 scheduler lock of the queue. SIGKILL that worker and the lock outlives it (about a minute); a
 worker started meanwhile never takes the role. The first check here kills exactly that worker;
-the later ones need the scheduler (retries with intervals, delayed jobs). They must pass, or be
-inconclusive naming the kill, never fail for it. Real RQ workers on Redis DB 10; about 90 s.
+the later ones need the scheduler (retries with intervals, delayed jobs). The kit may end them
+inconclusive naming the kill, never failed; the RQ adapter does better: its restore starts
+workers once the dead holder's lock expired, so they pass. Real RQ workers on Redis DB 10;
+about 80 s.
 """
 
 from __future__ import annotations
@@ -69,6 +71,6 @@ def test_killing_rqs_scheduler_lock_holder_never_fails_a_later_check(tmp_path: P
     for check_id in LATER:
         later = got[check_id]
         text = " | ".join(later.evidence)
-        assert later.outcome is Outcome.PASS or (
-            later.outcome is Outcome.INCONCLUSIVE and "SIGKILL of worker" in text
-        ), f"{check_id}: {later.outcome.value}: {text}"
+        assert later.outcome is not Outcome.FAIL, f"{check_id} failed for the kill: {text}"
+        # Restored after the lock expired: unaffected, not even inconclusive.
+        assert later.outcome is Outcome.PASS, f"{check_id}: {later.outcome.value}: {text}"
