@@ -221,10 +221,13 @@ def backoff_jitter(env: Env) -> Verdict:
     if not spec.backoff_delays_s:
         return failed(f"{PROBE_DEFAULT} declares no backoff_delays_s")
     declared = tolerance.facts_of(spec, env.timing)
-    if declared.jitter is JitterModel.NONE:
+    if declared.jitter is JitterModel.NONE or (
+        declared.jitter is JitterModel.RATIO and declared.jitter_ratio == 0
+    ):
         return failed(
-            f"{PROBE_DEFAULT} declares no jitter ({tolerance.describe(declared)}): every job "
-            f"failing at once retries at once, after exactly {_seconds(spec.backoff_delays_s)}"
+            f"{PROBE_DEFAULT} declares timing_facts jitter {declared.jitter.value!r} (no "
+            "randomness): its retry delays are exact, "
+            "so retries of jobs failing together retry together"
         )
     samples = _jitter_samples(env)
     amplitude = MIN_JITTER_SHARE * env.timing.jitter_ratio
@@ -259,10 +262,6 @@ def backoff_jitter(env: Env) -> Verdict:
         f"{facts.nominal} within {band:.1%} of it (the kit needs {needed} to conclude): "
         "scheduling latency hides whether the delays are jittered"
     )
-
-
-def _seconds(delays: tuple[float, ...]) -> str:
-    return ", ".join(f"{d:g}" for d in delays) + " s"
 
 
 def permanent_not_retried(env: Env) -> Verdict:

@@ -21,7 +21,9 @@ from ..adapter import Adapter
 
 # framework name -> module of this package implementing it
 FRAMEWORKS: dict[str, str] = {
+    "celery": "celery",
     "dramatiq": "dramatiq",
+    "huey": "huey",
     "rq": "rq",
 }
 
