@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "jobforge.questionnaire.cli",
     "jobforge.rubric.cli",
     "jobforge.conformance.cli",
+    "jobforge.conformance.stability",
 )
 
 Handler = Callable[[argparse.Namespace], int]
