@@ -116,4 +116,4 @@ def test_backoff_jitter_fails_a_declared_absence_of_jitter_saying_so() -> None:
         adapter.teardown()
     (got,) = [o for o in outcomes.outcomes if o.check_id == "error_handling.backoff_jitter"]
     assert got.outcome is Outcome.FAIL, got.evidence
-    assert "declares no jitter" in got.evidence[0]
+    assert "jitter 'none'" in got.evidence[0]
