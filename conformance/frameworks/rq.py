@@ -116,6 +116,10 @@ CAPABILITIES = frozenset(
 _READY = "Listening on"
 _SCHEDULER_LOCK = "rq:scheduler-lock:{queue}"
 _SCHEDULER_HASH = "rq:scheduler:{name}"
+#: RQ 3's keys of a rate-limit key (its config hash and two sorted sets) and their index.
+_RATE_LIMIT = "rq:rl:{key}{part}"
+_RL_PARTS = ("", ":allowed", ":rate_limited")
+_RATE_LIMIT_KEYS = "rq:rl-keys"
 #: Jobs and results of the kit are kept this long, well past a run.
 _TTL_S = 3600
 
@@ -307,22 +311,16 @@ class RqAdapter:
         if self._queues is not None:
             self.reset()
             for queue in self._queues:
-                self.redis.delete(queue.key, _SCHEDULER_LOCK.format(queue=queue.name))
+                queue.delete(delete_jobs=True)
+                self.redis.delete(_SCHEDULER_LOCK.format(queue=queue.name))
+                limited = f"{queue.name}:{probes.PROBE_LIMITED}"
+                self.redis.delete(*(_RATE_LIMIT.format(key=limited, part=p) for p in _RL_PARTS))
+                self.redis.srem(_RATE_LIMIT_KEYS, limited)
 
     # workers -------------------------------------------------------------------------------
 
-    def _lock_holder_alive(self, holder: str) -> bool:
-        pid = self.redis.hget(_SCHEDULER_HASH.format(name=holder), "pid")
-        if pid is None:
-            return False
-        live = {p for worker in self.workers.running for p in self.workers.pids(worker)}
-        return int(pid) in live
-
-    def scheduler_worker(self) -> str | None:
-        """Return the worker whose scheduler holds RQ's lock of the kit's queue, if any."""
-        holder = self.redis.get(_SCHEDULER_LOCK.format(queue=self.queues[1].name))
-        if holder is None:
-            return None
+    def _worker_of_scheduler(self, holder: bytes | str) -> str | None:
+        """Return the live worker whose process tree runs the scheduler named ``holder``."""
         pid = self.redis.hget(_SCHEDULER_HASH.format(name=_text(holder)), "pid")
         if pid is None:
             return None
@@ -330,6 +328,11 @@ class RqAdapter:
             if int(pid) in self.workers.pids(worker):
                 return worker
         return None
+
+    def scheduler_worker(self) -> str | None:
+        """Return the worker whose scheduler holds RQ's lock of the kit's queue, if any."""
+        holder = self.redis.get(_SCHEDULER_LOCK.format(queue=self.queues[1].name))
+        return None if holder is None else self._worker_of_scheduler(holder)
 
     def _await_scheduler_lock(self) -> None:
         """Wait (bounded by its TTL) for a scheduler lock left by a worker that died.
@@ -340,7 +343,7 @@ class RqAdapter:
         for queue in self.queues:
             key = _SCHEDULER_LOCK.format(queue=queue.name)
             holder = self.redis.get(key)
-            if holder is None or self._lock_holder_alive(_text(holder)):
+            if holder is None or self._worker_of_scheduler(holder) is not None:
                 continue
             deadline = time.monotonic() + max(self.redis.pttl(key), 0) / 1000 + 2.0
             while self.redis.exists(key) and time.monotonic() < deadline:
@@ -399,7 +402,7 @@ class RqAdapter:
         }
         if spec.concurrency_limit is not None and RateLimit is not None:
             options["rate_limit"] = RateLimit(
-                key=f"{queue.name}:{job_type}", concurrency=spec.concurrency_limit
+                key=f"{self.queues[1].name}:{job_type}", concurrency=spec.concurrency_limit
             )
         if spec.unique:
             # RQ's unique jobs: one job id per unique key; a second enqueue is refused while
