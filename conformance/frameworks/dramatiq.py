@@ -49,7 +49,7 @@ from ..adapter import (
 from ..history import LEDGER_ENV, RUN_ID_ENV
 from ..probes import WORKER_ENV
 from .dramatiq_app import DramatiqConfig, load_config
-from .dramatiq_probe import declare
+from .dramatiq_probe import declare, withdraw
 from .settings import KitSettings
 from .workers import WorkerCommand, WorkerSet
 
@@ -179,6 +179,7 @@ class DramatiqAdapter:
             self._workers.stop_all(grace_s=5.0)
         if self._queue:
             self.reset()
+            withdraw(self.config, self._queue)
 
     # workers -------------------------------------------------------------------------------
 

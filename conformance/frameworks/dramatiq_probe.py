@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
+from dramatiq.common import dq_name
 from dramatiq.middleware import CurrentMessage
 
 from .. import probes
 from ..adapter import JobSpec, JSONObject
-from .dramatiq_app import DramatiqConfig, read_config
+from .dramatiq_app import PROBE_TYPES, DramatiqConfig, read_config
 from .settings import SETTINGS_ENV, KitSettings
 
 
@@ -82,8 +83,22 @@ def actor_options(spec: JobSpec, config: DramatiqConfig) -> dict[str, Any]:
     return options
 
 
+def withdraw(config: DramatiqConfig, queue: str) -> None:
+    """Take the kit's actors and queues off the app's broker object, leaving it as it was."""
+    broker = config.broker
+    for job_type in PROBE_TYPES:
+        broker.actors.pop(actor_name(job_type), None)
+    broker.queues.discard(queue)
+    broker.delay_queues.discard(dq_name(queue))
+
+
 def declare(config: DramatiqConfig, queue: str, specs: tuple[JobSpec, ...]) -> dict[str, Any]:
-    """Declare one actor per probe spec on the app's broker and ``queue``; return them by type."""
+    """Declare one actor per probe spec on the app's broker and ``queue``; return them by type.
+
+    Actors an earlier run in this process left on the broker are withdrawn first.
+    """
+    for spec in specs:
+        config.broker.actors.pop(actor_name(spec.name), None)
     return {
         spec.name: dramatiq.actor(
             actor_name=actor_name(spec.name),

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import compute_backoff
 from jobforge.conformance.adapter import JitterModel, JobSpec, Timing, TimingFacts
 from jobforge.conformance.checks import registry
 from jobforge.conformance.frameworks import FRAMEWORKS, known
-from jobforge.conformance.frameworks.dramatiq_app import DramatiqConfig
-from jobforge.conformance.frameworks.dramatiq_probe import actor_options
+from jobforge.conformance.frameworks.dramatiq_app import DramatiqConfig, read_config
+from jobforge.conformance.frameworks.dramatiq_probe import actor_options, declare, withdraw
 from jobforge.conformance.frameworks.rq import RQ_FACTS, job_catalogue, whole_seconds
 from jobforge.conformance.frameworks.rq_settings import read_settings
 from jobforge.conformance.reference import ReferenceAdapter
@@ -117,3 +118,16 @@ def test_backoff_jitter_fails_a_declared_absence_of_jitter_saying_so() -> None:
     (got,) = [o for o in outcomes.outcomes if o.check_id == "error_handling.backoff_jitter"]
     assert got.outcome is Outcome.FAIL, got.evidence
     assert "jitter 'none'" in got.evidence[0]
+
+
+def test_dramatiq_probe_actors_are_declared_again_in_a_later_run_and_withdrawn() -> None:
+    broker = RedisBroker(url="redis://127.0.0.1:6379/11")  # never connected: declarations only
+    config = read_config("app", broker)
+    specs = config.job_catalogue(Timing())
+    for run in ("first", "second"):  # several scores in one process (calibration --runs 3)
+        actors = declare(config, f"jobforge-{run}", specs)
+        assert set(actors) == {spec.name for spec in specs}
+        assert f"jobforge-{run}" in broker.get_declared_queues()
+        withdraw(config, f"jobforge-{run}")
+        assert not [name for name in broker.actors if name.startswith("jobforge.")]
+        assert f"jobforge-{run}" not in broker.get_declared_queues()
