@@ -117,7 +117,7 @@ def _list_flaws() -> int:
 
 
 def adapter_from_args(args: argparse.Namespace) -> Adapter:
-    """The adapter named by --reference [--flaw], --framework/--app, --adapter or pyproject."""
+    """Load the adapter named by --reference [--flaw], --framework/--app, --adapter or pyproject."""
     from .frameworks import load_framework_adapter
     from .loading import adapter_spec_from_pyproject, framework_from_pyproject, load_adapter
 

@@ -102,7 +102,7 @@ class Accounting:
     started_at: float  # unix time of the first submission (0.0 without any)
 
     def of_state(self, state: str) -> tuple[JobAccount, ...]:
-        """The jobs that ended in ``state``."""
+        """Return the jobs that ended in ``state``."""
         return tuple(j for j in self.jobs if j.state == state)
 
     @property
@@ -112,7 +112,7 @@ class Accounting:
 
 
 def percentile(values: Sequence[float], pct: float) -> float | None:
-    """The nearest-rank percentile of ``values`` (None when empty)."""
+    """Return the nearest-rank percentile of ``values`` (None when empty)."""
     if not values:
         return None
     ordered = sorted(values)
@@ -229,7 +229,7 @@ def _timeline(
     if not submissions:
         return ()
     start = min(s.at for s in submissions)
-    count = max(1, math.ceil((end - start) / bucket_s))
+    count = int((end - start) // bucket_s) + 1  # the last bucket holds ``end`` itself
     buckets = []
     for i in range(count):
         low, high = start + i * bucket_s, start + (i + 1) * bucket_s
@@ -251,7 +251,7 @@ def _timeline(
 
 
 def bucket_size(span_s: float, most: int = 120) -> float:
-    """A round bucket width giving at most ``most`` buckets over ``span_s``."""
+    """Return a round bucket width giving at most ``most`` buckets over ``span_s``."""
     for width in (0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0):
         if span_s / width <= most:
             return width

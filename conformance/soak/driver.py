@@ -73,7 +73,7 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def describe(adapter: Guarded) -> Description:
-    """The implementation's description, or ConformanceError: nothing can run without it."""
+    """Return the description, or raise ConformanceError: nothing runs without it."""
     try:
         description = adapter.call("describe")
     except ImplementationFault as exc:
@@ -95,7 +95,9 @@ class _Progress:
         tenth = done * 10 // self.total
         if not self.quiet and tenth > self.shown:
             self.shown = tenth
-            print(f"soak: {done}/{self.total} jobs submitted, {faults_done} faults", file=sys.stderr)
+            print(
+                f"soak: {done}/{self.total} jobs submitted, {faults_done} faults", file=sys.stderr
+            )
 
 
 class Driver:
@@ -224,7 +226,9 @@ class Driver:
                     return
                 time.sleep(_POLL_S)
 
-    def _drain(self, env: Env, description: Description, drain_s: float | None) -> tuple[float, bool]:
+    def _drain(
+        self, env: Env, description: Description, drain_s: float | None
+    ) -> tuple[float, bool]:
         known = {spec.name: spec for spec in description.jobs}
         limit = (
             drain_s
@@ -290,9 +294,7 @@ def _verify(injected: Injected, hist: History) -> FaultOutcome:
         problems += faults.unverified(injected.worker_fault, hist.scoped(SCOPE))
     if injected.plan.kind is FaultKind.SCHEDULER_KILL and not problems:
         later = [
-            a
-            for a in hist.attempts
-            if a.scope == SCHEDULER_SCOPE and a.started_at > injected.at
+            a for a in hist.attempts if a.scope == SCHEDULER_SCOPE and a.started_at > injected.at
         ]
         if not later:
             problems.append("no scheduled tick ran after the new scheduler instance started")

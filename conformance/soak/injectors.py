@@ -192,19 +192,17 @@ def _storm(env: Env, plan: FaultPlan, config: SoakConfig, _: Scheduling | None) 
         thread.start()
     for thread in threads:
         thread.join(30.0)
+    job_ids: list[JSONValue] = []
+    job_ids.extend(sorted(set(returned)))
     detail: dict[str, JSONValue] = {
         "idempotency_key": key,
         "submitted": config.storm_size,
-        "job_ids": sorted(set(returned)),
+        "job_ids": job_ids,
     }
-    return Injected(
-        plan=plan, at=at, target=probe_id, detail=detail, problems=tuple(errors[:3])
-    )
+    return Injected(plan=plan, at=at, target=probe_id, detail=detail, problems=tuple(errors[:3]))
 
 
-def _scheduler(
-    env: Env, plan: FaultPlan, config: SoakConfig, slot: Scheduling | None
-) -> Injected:
+def _scheduler(env: Env, plan: FaultPlan, config: SoakConfig, slot: Scheduling | None) -> Injected:
     at = time.time()
     if slot is None:
         return Injected(plan=plan, at=at, target="", problems=("no scheduler instance running",))

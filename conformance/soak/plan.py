@@ -110,7 +110,7 @@ class JobPlan:
     priority: int | None
 
     def payload(self) -> JSONObject:
-        """The probe payload: one effect keyed by the probe id, failures by shape."""
+        """Build the probe payload: one effect keyed by the probe id, failures by shape."""
         fail: dict[int | str, str] | None = {1: "transient"} if self.shape == "flaky" else None
         long = self.shape == "long"
         return probes.probe_payload(
@@ -145,7 +145,7 @@ class SoakPlan:
     faults: tuple[FaultPlan, ...] = field(default=())
 
     def to_json(self) -> JSONObject:
-        """The config and the fault schedule (the jobs follow from the seed)."""
+        """Return the config and the fault schedule (the jobs follow from the seed)."""
         config: dict[str, JSONValue] = dict(asdict(self.config))
         return {
             "config": config,
@@ -157,12 +157,12 @@ class SoakPlan:
 
 
 def effect_key(probe_id: str) -> str:
-    """The effect key of a soak probe: one effect per logical job."""
+    """Return the effect key of a soak probe: one effect per logical job."""
     return f"effect:{probe_id}"
 
 
 def applicable(capabilities: Collection[Capability], *, broker_seam: bool) -> tuple[FaultKind, ...]:
-    """The fault kinds the declared capabilities allow (broker restarts also need the seam)."""
+    """Return the fault kinds the capabilities allow (broker restarts need the seam too)."""
     return tuple(
         kind
         for kind in FaultKind
@@ -233,6 +233,18 @@ def make_plan(
     )
 
 
+def _number(value: JSONValue) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{value!r} is not a number")
+    return float(value)
+
+
+def _int(value: JSONValue) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{value!r} is not an integer")
+    return value
+
+
 def replay_config(saved: Mapping[str, JSONValue]) -> tuple[SoakConfig, tuple[FaultPlan, ...]]:
     """Read the config and the schedule from a saved report's ``plan`` object."""
     try:
@@ -240,7 +252,15 @@ def replay_config(saved: Mapping[str, JSONValue]) -> tuple[SoakConfig, tuple[Fau
         schedule = saved["faults"]
         if not isinstance(raw, dict) or not isinstance(schedule, list):
             raise TypeError("config must be an object and faults a list")
-        config = SoakConfig(**{k: v for k, v in raw.items()})  # type: ignore[arg-type]
+        config = SoakConfig(
+            seed=_int(raw["seed"]),
+            jobs=_int(raw["jobs"]),
+            duration_s=float(_number(raw["duration_s"])),
+            faults_per_kind=_int(raw["faults_per_kind"]),
+            workers=_int(raw["workers"]),
+            storm_size=_int(raw["storm_size"]),
+            poison_burst=_int(raw["poison_burst"]),
+        )
         faults = tuple(
             FaultPlan(index=int(f["index"]), kind=FaultKind(f["kind"]), at_s=float(f["at_s"]))
             for f in schedule

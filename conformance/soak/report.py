@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from ..adapter import JSONObject, JSONValue
+from ..adapter import JSONObject
 from .checker import COMPLETED, DEAD, LOST, Accounting, JobAccount
 from .driver import FaultOutcome, SoakRun
 from .plan import FaultKind, FaultPlan
@@ -70,7 +70,7 @@ def _reason_kind(reason: str) -> str:
 
 
 def build(run: SoakRun, acc: Accounting) -> JSONObject:
-    """The JSON report of one soak."""
+    """Build the JSON report of one soak."""
     start = acc.started_at
     lost, dead = acc.of_state(LOST), acc.of_state(DEAD)
     dirty = not acc.clean
@@ -158,7 +158,7 @@ def write(document: JSONObject, path: Path) -> None:
 
 
 def schedule_lines(seed: int, faults: tuple[FaultPlan, ...], kinds: tuple[FaultKind, ...]) -> str:
-    """The seed and the fault schedule, as printed before a soak starts."""
+    """Render the seed and the fault schedule, as printed before a soak starts."""
     names = ", ".join(k.value for k in kinds) or "none"
     lines = [f"seed {seed}: {len(faults)} faults planned ({names})"]
     row: list[str] = []
@@ -177,7 +177,7 @@ def _seconds(value: float | None) -> str:
 
 
 def summary(run: SoakRun, acc: Accounting) -> str:
-    """The terminal summary of one soak."""
+    """Render the terminal summary of one soak."""
     desc, config = run.description, run.plan.config
     lines = [
         f"soak of {desc.name} {desc.version} ({desc.backend}): seed {config.seed}, "

@@ -19,7 +19,7 @@ WIDTH: Final = 960
 PANEL_H: Final = 170
 LEFT: Final = 70
 RIGHT: Final = 20
-TOP: Final = 40
+TOP: Final = 52
 GAP: Final = 50
 #: Colour of each fault kind's marker.
 COLOURS: Final[Mapping[str, str]] = {
@@ -54,7 +54,7 @@ def _axis(y0: float, top: float, label: str, span: float) -> list[str]:
 
 
 def render(document: JSONObject) -> str:
-    """The SVG timeline of one soak report."""
+    """Render the SVG timeline of one soak report."""
     throughput = document.get("throughput")
     faults = document.get("faults")
     buckets = throughput.get("buckets", []) if isinstance(throughput, dict) else []
@@ -95,10 +95,11 @@ def render(document: JSONObject) -> str:
     )
     parts.append(f'<polyline points="{points}" fill="none" stroke="#444" stroke-width="1.5"/>')
     for event in events if isinstance(events, list) else []:
-        if not isinstance(event, dict) or not isinstance(event.get("at_s"), int | float):
+        moment = event.get("at_s") if isinstance(event, dict) else None
+        if not isinstance(event, dict) or not isinstance(moment, int | float):
             continue
         kind = str(event.get("kind"))
-        at = float(event["at_s"])  # type: ignore[arg-type]
+        at = float(moment)
         dash = "" if event.get("verified") else ' stroke-dasharray="3,3"'
         parts.append(
             f'<line x1="{x(at):.1f}" y1="{TOP:.1f}" x2="{x(at):.1f}" y2="{y_depth:.1f}" '
