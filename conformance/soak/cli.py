@@ -102,6 +102,7 @@ def _config(args: argparse.Namespace) -> tuple[Any, Any]:
 def run_soak(args: argparse.Namespace) -> int:
     """Handle ``jobforge soak``."""
     from .. import faults
+    from ..adapter import Capability
     from ..cli import adapter_from_args
     from ..env import Guarded
     from . import report, timeline
@@ -118,11 +119,7 @@ def run_soak(args: argparse.Namespace) -> int:
         return EXIT_NOT_MADE
     seam = isinstance(adapter, faults.BrokerControl | faults.BrokerOutage)
     job_types = {spec.name for spec in description.jobs}
-    kinds = applicable(description.capabilities, broker_seam=seam)
-    if "probe.scheduled" not in job_types:
-        kinds = tuple(k for k in kinds if k.value != "scheduler_kill")
-    from ..adapter import Capability
-
+    kinds = applicable(description.capabilities, broker_seam=seam, job_types=job_types)
     plan = make_plan(
         config,
         kinds=kinds,

@@ -112,6 +112,7 @@ class Driver:
         self.run_id = f"soak-{uuid.uuid4().hex[:12]}"
         self.not_enqueued: list[str] = []
         self.injected: list[Injected] = []
+        self.broken: list[ConformanceError] = []  # the kit's own failure in the fault thread
 
     def run(self, description: Description, workdir: Path, drain_s: float | None) -> SoakRun:
         """Set up, run the plan, drain and read the history; ConformanceError if it cannot."""
@@ -189,6 +190,8 @@ class Driver:
             self._submit(env, job)
             progress.step(done, len(self.injected))
         fault_thread.join()
+        if self.broken:
+            raise ConformanceError(f"the fault schedule stopped: {self.broken[0]}")
 
     def _last_tick(self, env: Env) -> None:
         """Keep the scheduler until it ticked after its last restart (bounded), then stop it."""
@@ -206,7 +209,11 @@ class Driver:
     def _faults(self, env: Env, slot: SchedulerSlot | None, started: float) -> None:
         for planned in self.plan.faults:
             _sleep_until(started + planned.at_s)
-            self.injected.append(inject(env, planned, self.plan.config, slot))
+            try:
+                self.injected.append(inject(env, planned, self.plan.config, slot))
+            except ConformanceError as exc:  # the ledger failed: nothing more can be judged
+                self.broken.append(exc)
+                return
 
     def _submit(self, env: Env, job: JobPlan) -> None:
         deadline = time.monotonic() + SUBMIT_RETRY_S

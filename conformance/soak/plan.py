@@ -161,13 +161,24 @@ def effect_key(probe_id: str) -> str:
     return f"effect:{probe_id}"
 
 
-def applicable(capabilities: Collection[Capability], *, broker_seam: bool) -> tuple[FaultKind, ...]:
-    """Return the fault kinds the capabilities allow (broker restarts need the seam too)."""
+def applicable(
+    capabilities: Collection[Capability],
+    *,
+    broker_seam: bool,
+    job_types: Collection[str] = probes.PROBE_TYPES,
+) -> tuple[FaultKind, ...]:
+    """Return the fault kinds the implementation allows.
+
+    Each kind needs its capabilities (:data:`NEEDS`); a broker restart also needs the adapter's
+    seam (``restart_broker`` or ``stop_broker``/``start_broker``), a scheduler kill the
+    ``probe.scheduled`` job type for the scheduler to fire.
+    """
     return tuple(
         kind
         for kind in FaultKind
         if NEEDS[kind] <= frozenset(capabilities)
         and (kind is not FaultKind.BROKER_RESTART or broker_seam)
+        and (kind is not FaultKind.SCHEDULER_KILL or probes.PROBE_SCHEDULED in job_types)
     )
 
 

@@ -61,6 +61,10 @@ def test_capabilities_decide_the_fault_kinds() -> None:
         FaultKind.POISON,
     )
     assert FaultKind.BROKER_RESTART in applicable(caps, broker_seam=True)
+    scheduler = {Capability.SCHEDULER}
+    assert FaultKind.SCHEDULER_KILL in applicable(scheduler, broker_seam=False)
+    without = applicable(scheduler, broker_seam=False, job_types={probes.PROBE_DEFAULT})
+    assert FaultKind.SCHEDULER_KILL not in without
 
 
 def test_missing_probe_types_fall_back_to_plain_jobs() -> None:
