@@ -77,6 +77,11 @@ def _config(args: argparse.Namespace) -> tuple[Any, Any]:
     from .plan import SoakConfig, replay_config
 
     if args.replay is not None:
+        if args.seed is not None:
+            raise UsageError(
+                f"--seed {args.seed} with --replay {args.replay}: a replay takes the seed and the "
+                "schedule from the report; drop --seed"
+            )
         try:
             saved = json.loads(args.replay.read_text("utf-8"))
         except (OSError, ValueError) as exc:

@@ -147,6 +147,11 @@ class Driver:
                 waited, drained = self._drain(env, description, drain_s)
                 self._record_finals(env)
                 env.note(DRAINED_EVENT)
+            except ImplementationFault as exc:
+                raise ConformanceError(
+                    f"the soak stopped: the implementation failed a call the kit needs to go "
+                    f"on: {exc}"
+                ) from exc
             finally:
                 try:
                     pool.stop_schedulers()

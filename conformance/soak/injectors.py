@@ -194,12 +194,16 @@ def _storm(env: Env, plan: FaultPlan, config: SoakConfig, _: Scheduling | None) 
         thread.join(30.0)
     job_ids: list[JSONValue] = []
     job_ids.extend(sorted(set(returned)))
+    refused: list[JSONValue] = []
+    refused.extend(errors[:3])
     detail: dict[str, JSONValue] = {
         "idempotency_key": key,
         "submitted": config.storm_size,
         "job_ids": job_ids,
+        "refused": refused,  # a refused duplicate is fine: the storm took effect if one went in
     }
-    return Injected(plan=plan, at=at, target=probe_id, detail=detail, problems=tuple(errors[:3]))
+    problems = () if returned else (f"every submission was refused: {errors[0]}",)
+    return Injected(plan=plan, at=at, target=probe_id, detail=detail, problems=problems)
 
 
 def _scheduler(env: Env, plan: FaultPlan, config: SoakConfig, slot: Scheduling | None) -> Injected:

@@ -39,7 +39,8 @@ def test_clean_reference_loses_nothing_duplicates_nothing(
     assert report["jobs"]["enqueued"] == report["jobs"]["completed"] + report["jobs"]["dead"]
     kinds = report["faults"]["by_kind"]
     assert {"kill", "sigterm", "kill_in_backoff", "poison", "duplicate_storm"} <= set(kinds)
-    assert all(c["injected"] == c["planned"] == 2 for c in kinds.values())
+    assert all(c["injected"] == c["planned"] == c["verified"] == 2 for c in kinds.values())
+    assert verdict["unverified_faults"] == 0
     # poison jobs die, with a reason, and only they
     assert report["jobs"]["dead"] == 2 * 3
     assert all("permanent" in job["reason"] for job in report["jobs"]["dead_jobs"])

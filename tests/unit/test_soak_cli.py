@@ -27,3 +27,8 @@ def test_a_flaw_without_the_reference_is_a_usage_error(
 def test_an_unreadable_replay_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["soak", "--reference", "--replay", "/nonexistent/soak.json"]) == 2
     assert "--replay /nonexistent/soak.json: cannot read it" in capsys.readouterr().err
+
+
+def test_a_seed_with_replay_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["soak", "--reference", "--replay", "x.json", "--seed", "3"]) == 2
+    assert "drop --seed" in capsys.readouterr().err
