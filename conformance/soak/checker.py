@@ -87,6 +87,7 @@ class Bucket:
     completed: int
     dead: int
     open_jobs: int  # enqueued and neither completed nor dead at the bucket's end
+    peak_open_jobs: int  # the most open jobs at any moment of the bucket (the queue depth)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -230,9 +231,19 @@ def _timeline(
         return ()
     start = min(s.at for s in submissions)
     count = int((end - start) // bucket_s) + 1  # the last bucket holds ``end`` itself
-    buckets = []
+    # +1 when a job is enqueued, -1 when it completes or dies; ends first at equal times
+    steps = sorted(
+        [(j.submitted_at, 1) for j in jobs]
+        + [(j.ended_at, -1) for j in jobs if j.ended_at is not None]
+    )
+    buckets, level, cursor = [], 0, 0
     for i in range(count):
         low, high = start + i * bucket_s, start + (i + 1) * bucket_s
+        peak = level
+        while cursor < len(steps) and steps[cursor][0] < high:
+            level += steps[cursor][1]
+            peak = max(peak, level)
+            cursor += 1
         ended = [j for j in jobs if j.ended_at is not None and low <= j.ended_at < high]
         buckets.append(
             Bucket(
@@ -240,11 +251,8 @@ def _timeline(
                 submitted=sum(1 for j in jobs if low <= j.submitted_at < high),
                 completed=sum(1 for j in ended if j.state == COMPLETED),
                 dead=sum(1 for j in ended if j.state == DEAD),
-                open_jobs=sum(
-                    1
-                    for j in jobs
-                    if j.submitted_at < high and (j.ended_at is None or j.ended_at >= high)
-                ),
+                open_jobs=level,
+                peak_open_jobs=peak,
             )
         )
     return tuple(buckets)

@@ -136,6 +136,7 @@ def build(run: SoakRun, acc: Accounting) -> JSONObject:
                     "completed": b.completed,
                     "dead": b.dead,
                     "open_jobs": b.open_jobs,
+                    "peak_open_jobs": b.peak_open_jobs,
                 }
                 for b in acc.timeline
             ],

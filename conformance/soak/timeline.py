@@ -2,8 +2,8 @@
 
 Built with plain string formatting (no plotting dependency) from the JSON report, so it shows
 exactly what the report says. Top panel: jobs completed per second in each bucket; bottom
-panel: jobs enqueued and not yet completed or dead (queue depth); a vertical mark per fault,
-coloured by kind, across both.
+panel: the most jobs enqueued and not yet completed or dead at once in each bucket (queue
+depth); a vertical mark per fault, coloured by kind (dashed when unverified), across both.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def render(document: JSONObject) -> str:
     rows = buckets if isinstance(buckets, list) else []
     bucket_s = float(width_s) if isinstance(width_s, int | float) and width_s > 0 else 1.0
     rate = [c / bucket_s for c in _numbers(rows, "completed")]
-    depth = _numbers(rows, "open_jobs")
+    depth = _numbers(rows, "peak_open_jobs")
     span = max(len(rows) * bucket_s, bucket_s)
     plot_w = WIDTH - LEFT - RIGHT
     height = TOP + 2 * PANEL_H + GAP + 70
@@ -80,7 +80,12 @@ def render(document: JSONObject) -> str:
         f'<text x="{LEFT}" y="18" font-size="14" font-weight="bold">'
         f"{escape(_title(document))}</text>",
         *_axis(y_rate, round(top_rate, 1), "completed jobs per second", span),
-        *_axis(y_depth, top_depth, "open jobs (enqueued, not completed or dead)", span),
+        *_axis(
+            y_depth,
+            top_depth,
+            "open jobs, peak per bucket (enqueued, not yet completed or dead)",
+            span,
+        ),
     ]
     bar_w = max(plot_w / max(len(rate), 1) - 1, 0.5)
     for i, value in enumerate(rate):
@@ -107,7 +112,8 @@ def render(document: JSONObject) -> str:
             f"<title>{escape(kind)} at {at:.2f} s</title></line>"
         )
     legend_y = height - 20
-    for i, (kind, colour) in enumerate(COLOURS.items()):
+    for i, kind in enumerate(_kinds(document)):
+        colour = COLOURS.get(kind, "#999")
         lx = LEFT + i * 125
         parts.append(
             f'<line x1="{lx}" y1="{legend_y - 4}" x2="{lx + 14}" y2="{legend_y - 4}" '
@@ -116,6 +122,15 @@ def render(document: JSONObject) -> str:
         )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def _kinds(document: JSONObject) -> list[str]:
+    """Return the fault kinds of the plan (every known kind when the report has no plan)."""
+    plan = document.get("plan")
+    kinds = plan.get("kinds") if isinstance(plan, dict) else None
+    if not isinstance(kinds, list):
+        return list(COLOURS)
+    return [str(kind) for kind in kinds]
 
 
 def _title(document: JSONObject) -> str:

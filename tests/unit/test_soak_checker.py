@@ -103,6 +103,8 @@ def test_all_completed_once_is_clean_with_latency_and_throughput() -> None:
     assert sum(b.completed for b in acc.timeline) == 2
     assert sum(b.submitted for b in acc.timeline) == 2
     assert acc.timeline[-1].open_jobs == 0
+    # j1 open over 0..1 s, j2 over 1..2 s: never two at once, one at a time at most
+    assert max(b.peak_open_jobs for b in acc.timeline) == 1
 
 
 def test_a_job_whose_attempt_never_ended_is_lost_with_its_id_and_why() -> None:

@@ -104,12 +104,13 @@ def test_schema_is_valid_and_rejects_a_report_without_a_verdict() -> None:
 def test_timeline_svg_is_well_formed_and_marks_each_fault() -> None:
     document = {
         "implementation": {"name": "x"},
+        "plan": {"kinds": ["kill", "poison"]},
         "verdict": {"lost": 0, "duplicated": 0, "unexpected": 0},
         "throughput": {
             "bucket_s": 1.0,
             "buckets": [
-                {"start_s": 0.0, "submitted": 5, "completed": 3, "dead": 0, "open_jobs": 2},
-                {"start_s": 1.0, "submitted": 0, "completed": 2, "dead": 0, "open_jobs": 0},
+                {"start_s": 0.0, "completed": 3, "open_jobs": 2, "peak_open_jobs": 4},
+                {"start_s": 1.0, "completed": 2, "open_jobs": 0, "peak_open_jobs": 2},
             ],
         },
         "faults": {
@@ -124,3 +125,5 @@ def test_timeline_svg_is_well_formed_and_marks_each_fault() -> None:
     titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")]
     assert titles == ["kill at 0.50 s", "poison at 1.20 s"]
     assert "0 lost, 0 duplicated, 0 unexpected" in svg
+    legend = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "kill" in legend and "poison" in legend and "sigterm" not in legend
