@@ -94,6 +94,7 @@ def test_duplicated_effects_without_idempotency_are_reported_with_their_ids(
     duplicated = {d["probe_id"]: d for d in report["effects"]["duplicated"]}
     for storm in storms:
         found = duplicated[storm["target"]]
-        assert found["count"] == 5
+        # five jobs for one key, each applying the effect (a killed one may apply it again)
+        assert found["count"] >= 5
         assert sorted(set(found["job_ids"])) == storm["detail"]["job_ids"]
         assert found["idempotency_keys"] == [storm["detail"]["idempotency_key"]]
