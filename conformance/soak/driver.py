@@ -212,13 +212,14 @@ class Driver:
         env.wait_until(ticked, 3 * self.timing.schedule_interval_s + 1.0)
 
     def _faults(self, env: Env, slot: SchedulerSlot | None, started: float) -> None:
-        for planned in self.plan.faults:
-            _sleep_until(started + planned.at_s)
-            try:
+        try:
+            for planned in self.plan.faults:
+                _sleep_until(started + planned.at_s)
                 self.injected.append(inject(env, planned, self.plan.config, slot))
-            except ConformanceError as exc:  # the ledger failed: nothing more can be judged
-                self.broken.append(exc)
-                return
+        except ConformanceError as exc:  # the ledger failed: nothing more can be judged
+            self.broken.append(exc)
+        finally:
+            env.ledger.close()  # this thread's connection
 
     def _submit(self, env: Env, job: JobPlan) -> None:
         deadline = time.monotonic() + SUBMIT_RETRY_S

@@ -183,6 +183,8 @@ def _storm(env: Env, plan: FaultPlan, config: SoakConfig, _: Scheduling | None) 
             with lock:
                 errors.append(str(exc))
             return
+        finally:
+            env.ledger.close()  # this thread's connection
         with lock:
             returned.append(job_id)
 
