@@ -163,6 +163,7 @@ def new_project(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         cache=cache,
         validated=validated,
+        bank=bank,
     )
     option = aftercare.technology(bank, answers.queue_technology)
     if data is None and (notice := aftercare.spec_only_notice(option)):

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,7 +23,8 @@ from jobforge.errors import AnswersError, TemplateError
 
 from .bank import Bank
 from .copier_gen import ANSWERS_FILE, SUBDIRECTORY, render_copier_yml
-from .model import Answers
+from .model import Answers, default_bank
+from .prompting import speaking_prompts
 from .template_cache import TemplateCache
 from .validation import load_answers
 
@@ -64,6 +66,7 @@ def new_project(
     overwrite: bool = False,
     cache: TemplateCache | None = None,
     validated: Answers | None = None,
+    bank: Bank | None = None,
 ) -> Answers:
     """Generate into ``destination``; return the answers copier recorded, validated.
 
@@ -72,15 +75,23 @@ def new_project(
     published there and copied from its tag (the project can then be updated with copier).
     ``validated`` is ``data`` already validated by the caller: it is returned as it is, so the
     answers are validated once (copier's validators agree with the model: an agreement test).
+    ``bank`` (the default bank when omitted) words the messages of bad answers at the prompts.
     """
     answers = {k: v for k, v in (data or {}).items() if not k.startswith("_")}
     quiet = defaults or data is not None
+    # Asked in a terminal: bad answers get answers check's lines, wrapped (see prompting).
+    asking: AbstractContextManager[None] = (
+        nullcontext() if quiet else speaking_prompts(bank or default_bank())
+    )
     if cache is not None:
         tag = cache.publish(source.materialize)
-        _copy(cache.path, destination, answers, quiet, overwrite, tag)
+        with asking:
+            _copy(cache.path, destination, answers, quiet, overwrite, tag)
     else:
         with tempfile.TemporaryDirectory(prefix="jobforge-template-") as tmp:
-            _copy(source.materialize(Path(tmp)), destination, answers, quiet, overwrite, None)
+            root = source.materialize(Path(tmp))
+            with asking:
+                _copy(root, destination, answers, quiet, overwrite, None)
     if validated is not None:
         return validated
     answers_file = destination / ANSWERS_FILE
