@@ -336,10 +336,12 @@ def parse_bank(questions_yaml: str, decision_tree_yaml: str) -> Bank:
     )
 
 
+#: The bank's two YAML documents, in :func:`parse_bank`'s order, in the package folder.
+BANK_FILES = ("questions.yaml", "decision_tree.yaml")
+
+
 def load_bank() -> Bank:
     """Load the bank shipped with the package (``questions.yaml`` and ``decision_tree.yaml``)."""
     package = resources.files("jobforge.questionnaire")
-    return parse_bank(
-        package.joinpath("questions.yaml").read_text(encoding="utf-8"),
-        package.joinpath("decision_tree.yaml").read_text(encoding="utf-8"),
-    )
+    questions, tree = (package.joinpath(name).read_text(encoding="utf-8") for name in BANK_FILES)
+    return parse_bank(questions, tree)

@@ -21,12 +21,15 @@ from typing import Any, Protocol
 
 from jobforge.errors import AnswersError, TemplateError
 
-from .bank import Bank
+from .bank import BANK_FILES, Bank
 from .copier_gen import ANSWERS_FILE, SUBDIRECTORY, render_copier_yml
 from .model import Answers, default_bank
 from .prompting import speaking_prompts
 from .template_cache import TemplateCache
 from .validation import load_answers
+
+#: Where the bank's YAML sits under the template root (the package folder in a checkout).
+BANK_DIR = "questionnaire"
 
 
 class TemplateSource(Protocol):
@@ -45,8 +48,17 @@ class BundledTemplate:
         self.bank = bank
 
     def materialize(self, directory: Path) -> Path:
-        """Write ``copier.yml`` and copy the bundled project tree under ``templates/project``."""
+        """Write ``copier.yml``, the bank's YAML and the bundled project tree.
+
+        The layout is the repository's: the spec templates include ``questionnaire/*.yaml``
+        from the template root, as they do under plain ``copier copy`` of a checkout.
+        """
         (directory / "copier.yml").write_text(render_copier_yml(self.bank), encoding="utf-8")
+        bank_files = resources.files("jobforge.questionnaire")
+        (directory / BANK_DIR).mkdir(parents=True, exist_ok=True)
+        for name in BANK_FILES:
+            text = bank_files.joinpath(name).read_text(encoding="utf-8")
+            (directory / BANK_DIR / name).write_text(text, encoding="utf-8")
         project = resources.files("jobforge.templates").joinpath("project")
         with resources.as_file(project) as source:
             shutil.copytree(

@@ -180,10 +180,10 @@ def test_reference_lists_every_question_option_and_filled_section(
     for question in BANK.questions:
         assert f"### `{question.key}`" in text
         for option in question.options:
-            assert f"| `{option.value}` {option.display} | {option.pros} |" in text
+            assert f"| `{option.value}` | {option.label} | {option.pros} |" in text
         for fill in question.fills:
             assert f"`{fill.doc}` ({fill.section})" in text
-    assert "PostgreSQL + procrastinate (spec documents only)" in text
+    assert "A job subsystem is generated for `sqlite`, `celery_redis`; the others get" in text
 
 
 # --- bad paths: one line naming the path, the problem and the fix, never a traceback ----------
