@@ -345,3 +345,25 @@ def load_bank() -> Bank:
     package = resources.files("jobforge.questionnaire")
     questions, tree = (package.joinpath(name).read_text(encoding="utf-8") for name in BANK_FILES)
     return parse_bank(questions, tree)
+
+
+def joined(items: list[str] | tuple[str, ...], last: str = "or") -> str:
+    """Join words as ``a, b or c``."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def suitable_schedulers(bank: Bank, technology: str) -> tuple[str, ...]:
+    """Scheduler tools that work with a queue technology, in bank order (never ``none``)."""
+    return tuple(
+        option.value
+        for option in bank.question("scheduler_tool").options
+        if option.value != "none" and (not option.backends or technology in option.backends)
+    )
+
+
+def default_scheduler(bank: Bank, technology: str) -> str:
+    """Return the scheduler tool proposed for a technology: its own, else APScheduler."""
+    native = bank.question("queue_technology").option(technology).native_scheduler
+    return native if native and native != "none" else "apscheduler"

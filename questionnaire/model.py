@@ -2,9 +2,10 @@
 
 Field names and types mirror ``questions.yaml`` (a test fails when they drift); the limits and
 defaults of number answers are read from it (:func:`number_field`).
-Validation runs the bank's checks first (:func:`jobforge.questionnaire.evaluate.evaluate`), so an
-invalid mapping fails with every problem listed in jobforge's own words, and a constructed
-:class:`Answers` always satisfies every field and cross-field rule. Keys starting with ``_`` (such
+Validation runs the bank's checks first (:func:`jobforge.questionnaire.evaluate.evaluate`: the
+same Jinja copier renders at its prompts), so an invalid mapping fails with every problem listed
+in jobforge's own words, and a constructed :class:`Answers` always satisfies every field and
+cross-field rule. Keys starting with ``_`` (such
 as copier's ``_src_path`` and ``_commit``) are ignored.
 """
 

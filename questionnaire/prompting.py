@@ -24,7 +24,8 @@ from typing import Any
 import yaml
 
 from .bank import Bank, Question
-from .checks import check_field, show
+from .checks import show
+from .evaluate import answer_problems
 
 #: Copier's prefix before a validator's message; the message names the question itself.
 COPIER_PREFIX = re.compile(r"^Validation error for question '\w+': ")
@@ -52,7 +53,7 @@ def wrap_message(message: str, columns: int) -> str:
     return "\n".join(lines)
 
 
-def unparsable_message(question: Question, text: str) -> str:
+def unparsable_message(bank: Bank, question: Question, text: str) -> str:
     """Return ``answers check``'s line for a prompt answer that copier cannot parse.
 
     The text is read as YAML, as an answers file would be; text that is not valid YAML is
@@ -62,16 +63,15 @@ def unparsable_message(question: Question, text: str) -> str:
         value: object = yaml.safe_load(text)
     except yaml.YAMLError:
         value = text
-    _, problems = check_field(question, value)
+    problems = answer_problems(bank, question, value)
     if problems:
-        problem = problems[0]
-        return f"{question.path}{problem.subpath}: {problem.message}"
+        return problems[0]
     # Valid YAML for the model, but not how copier reads the type (e.g. 0x10 for a number).
     example = f", e.g. {show(question.default)}" if question.default is not None else ""
     return f"{question.path}: {show(text)} is not written plainly; write it in digits{example}"
 
 
-def speaking_validator(question: Question, validate: Validate) -> Validate:
+def speaking_validator(bank: Bank, question: Question, validate: Validate) -> Validate:
     """Wrap copier's questionary ``validate`` so its messages are ``answers check``'s lines."""
 
     def check(answer: Any) -> str | bool:
@@ -79,7 +79,7 @@ def speaking_validator(question: Question, validate: Validate) -> Validate:
         if verdict is True or not isinstance(verdict, str):
             return verdict
         if verdict == COPIER_INVALID:
-            return unparsable_message(question, str(answer))
+            return unparsable_message(bank, question, str(answer))
         return COPIER_PREFIX.sub("", verdict)
 
     return check
@@ -90,7 +90,7 @@ def adapt_structure(bank: Bank, structure: Mapping[str, Any]) -> dict[str, Any]:
     adapted = dict(structure)
     key = adapted.get("name")
     if "validate" in adapted and isinstance(key, str) and key in bank.by_key:
-        adapted["validate"] = speaking_validator(bank.question(key), adapted["validate"])
+        adapted["validate"] = speaking_validator(bank, bank.question(key), adapted["validate"])
     return adapted
 
 

@@ -29,11 +29,11 @@ def test_a_wrapped_message_keeps_every_word_and_stays_off_the_edge(columns: int)
 )
 def test_text_copier_cannot_parse_gets_the_answers_check_line(key: str, text: str) -> None:
     (expected,) = answer_errors({key: text}, BANK)
-    assert unparsable_message(BANK.question(key), text) == expected
+    assert unparsable_message(BANK, BANK.question(key), text) == expected
 
 
 def test_yaml_copier_reads_differently_still_names_field_value_and_fix() -> None:
-    message = unparsable_message(BANK.question("worker_count"), "0x10")
+    message = unparsable_message(BANK, BANK.question("worker_count"), "0x10")
     assert message.startswith("worker_architecture.worker_count: '0x10' ")
     assert "write it in digits" in message
 
@@ -45,7 +45,7 @@ def test_the_validator_drops_copiers_prefix_and_replaces_invalid_input() -> None
         "abc": COPIER_INVALID,
         "2": True,
     }
-    check = speaking_validator(question, verdicts.__getitem__)
+    check = speaking_validator(BANK, question, verdicts.__getitem__)
     assert check("0") == "worker_architecture.worker_count: x"
-    assert check("abc") == unparsable_message(question, "abc")
+    assert check("abc") == unparsable_message(BANK, question, "abc")
     assert check("2") is True
