@@ -8,14 +8,16 @@ reaches the validator: copier answers it with a bare "Invalid input".
 :func:`speaking_prompts` changes both for the duration of one ``copier.run_copy``: the toolbar
 wraps the message at spaces to the terminal width and grows to fit it, and every message is the
 line ``jobforge answers check`` prints for the same value (field, value, fix), without copier's
-"Validation error for question ..." prefix, which only repeats the field. Plain ``copier copy``
-keeps copier's own behaviour.
+"Validation error for question ..." prefix, which only repeats the field. A multiple-choice list
+shows the message in its own bottom bar, as it is, so the message comes already wrapped to the
+terminal. Plain ``copier copy`` keeps copier's own behaviour.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+import shutil
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -79,8 +81,11 @@ def speaking_validator(bank: Bank, question: Question, validate: Validate) -> Va
         if verdict is True or not isinstance(verdict, str):
             return verdict
         if verdict == COPIER_INVALID:
-            return unparsable_message(bank, question, str(answer))
-        return COPIER_PREFIX.sub("", verdict)
+            message = unparsable_message(bank, question, str(answer))
+        else:
+            message = COPIER_PREFIX.sub("", verdict)
+        # A select list shows the message as it is in its bottom bar, so it comes wrapped.
+        return wrap_message(message, shutil.get_terminal_size().columns)
 
     return check
 
