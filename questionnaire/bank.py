@@ -7,7 +7,7 @@ frozen value objects and resolves what the YAML leaves implicit (a question's gr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import cached_property
 from importlib import resources
 from typing import Any, Literal
@@ -207,15 +207,6 @@ class Group(BaseModel):
     offer_recommended: bool = False
 
 
-def merge_suggestions(current: Any, new: Any) -> Any:
-    """Merge two job types' suggestions: lists unite in order, numbers take the larger."""
-    if isinstance(current, list) and isinstance(new, list):
-        return current + [item for item in new if item not in current]
-    if isinstance(current, int | float) and isinstance(new, int | float):
-        return max(current, new)
-    return current
-
-
 class DecisionTree(BaseModel):
     """The job-type decision tree."""
 
@@ -223,15 +214,6 @@ class DecisionTree(BaseModel):
 
     question: str
     job_types: tuple[JobType, ...]
-
-    def suggestion(self, key: str, chosen: Sequence[str]) -> Any:
-        """Return what the chosen job types suggest for ``key`` (merged in tree order), or None."""
-        merged: Any = None
-        for job_type in self.job_types:
-            if job_type.value in chosen and key in job_type.suggests:
-                value = job_type.suggests[key]
-                merged = value if merged is None else merge_suggestions(merged, value)
-        return merged
 
     @property
     def suggested_keys(self) -> tuple[str, ...]:

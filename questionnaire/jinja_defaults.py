@@ -14,8 +14,8 @@ from .jinja_checks import lit
 def suggested_jinja(bank: Bank, question: Question) -> str:
     """Jinja setting ``sg.v`` to the chosen job types' merged suggestion (or the bank default).
 
-    The same merge as :meth:`~.bank.DecisionTree.suggestion`: in tree order, lists unite,
-    numbers take the larger, anything else keeps the first.
+    The one merge of the job types' suggestions: in tree order, lists unite, numbers take the
+    larger, anything else keeps the first.
     """
     pairs = [
         [jt.value, jt.suggests[question.key]]
