@@ -116,7 +116,8 @@ def _list_flaws() -> int:
     return 0
 
 
-def _adapter(args: argparse.Namespace) -> Adapter:
+def adapter_from_args(args: argparse.Namespace) -> Adapter:
+    """Load the adapter named by --reference [--flaw], --framework/--app, --adapter or pyproject."""
     from .frameworks import load_framework_adapter
     from .loading import adapter_spec_from_pyproject, framework_from_pyproject, load_adapter
 
@@ -186,7 +187,7 @@ def run_score(args: argparse.Namespace) -> int:
     checks = _select(args.check)
     err = Console(stderr=True)
     try:
-        adapter = _adapter(args)
+        adapter = adapter_from_args(args)
     except ConformanceError as exc:
         err.print(f"jobforge score: inconclusive: {exc}", markup=False, highlight=False)
         results = inconclusive_results(str(exc), args.profile, checks)

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "jobforge.rubric.cli",
     "jobforge.conformance.cli",
     "jobforge.conformance.stability",
+    "jobforge.conformance.soak.cli",
 )
 
 Handler = Callable[[argparse.Namespace], int]

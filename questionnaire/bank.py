@@ -7,7 +7,7 @@ frozen value objects and resolves what the YAML leaves implicit (a question's gr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import cached_property
 from importlib import resources
 from typing import Any, Literal
@@ -207,15 +207,6 @@ class Group(BaseModel):
     offer_recommended: bool = False
 
 
-def merge_suggestions(current: Any, new: Any) -> Any:
-    """Merge two job types' suggestions: lists unite in order, numbers take the larger."""
-    if isinstance(current, list) and isinstance(new, list):
-        return current + [item for item in new if item not in current]
-    if isinstance(current, int | float) and isinstance(new, int | float):
-        return max(current, new)
-    return current
-
-
 class DecisionTree(BaseModel):
     """The job-type decision tree."""
 
@@ -223,15 +214,6 @@ class DecisionTree(BaseModel):
 
     question: str
     job_types: tuple[JobType, ...]
-
-    def suggestion(self, key: str, chosen: Sequence[str]) -> Any:
-        """Return what the chosen job types suggest for ``key`` (merged in tree order), or None."""
-        merged: Any = None
-        for job_type in self.job_types:
-            if job_type.value in chosen and key in job_type.suggests:
-                value = job_type.suggests[key]
-                merged = value if merged is None else merge_suggestions(merged, value)
-        return merged
 
     @property
     def suggested_keys(self) -> tuple[str, ...]:
@@ -336,10 +318,34 @@ def parse_bank(questions_yaml: str, decision_tree_yaml: str) -> Bank:
     )
 
 
+#: The bank's two YAML documents, in :func:`parse_bank`'s order, in the package folder.
+BANK_FILES = ("questions.yaml", "decision_tree.yaml")
+
+
 def load_bank() -> Bank:
     """Load the bank shipped with the package (``questions.yaml`` and ``decision_tree.yaml``)."""
     package = resources.files("jobforge.questionnaire")
-    return parse_bank(
-        package.joinpath("questions.yaml").read_text(encoding="utf-8"),
-        package.joinpath("decision_tree.yaml").read_text(encoding="utf-8"),
+    questions, tree = (package.joinpath(name).read_text(encoding="utf-8") for name in BANK_FILES)
+    return parse_bank(questions, tree)
+
+
+def joined(items: list[str] | tuple[str, ...], last: str = "or") -> str:
+    """Join words as ``a, b or c``."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def suitable_schedulers(bank: Bank, technology: str) -> tuple[str, ...]:
+    """Scheduler tools that work with a queue technology, in bank order (never ``none``)."""
+    return tuple(
+        option.value
+        for option in bank.question("scheduler_tool").options
+        if option.value != "none" and (not option.backends or technology in option.backends)
     )
+
+
+def default_scheduler(bank: Bank, technology: str) -> str:
+    """Return the scheduler tool proposed for a technology: its own, else APScheduler."""
+    native = bank.question("queue_technology").option(technology).native_scheduler
+    return native if native and native != "none" else "apscheduler"

@@ -97,11 +97,17 @@ def print_schema(args: argparse.Namespace) -> int:
 
 
 def print_reference(args: argparse.Namespace) -> int:
-    """``jobforge answers reference``: print the question bank as Markdown."""
-    from .model import default_bank
-    from .reference import render_reference
+    """``jobforge answers reference``: print the question bank as Markdown (the site's page)."""
+    from typing import cast
 
-    sys.stdout.write(render_reference(default_bank()))
+    from jobforge.docs_gen.questions import question_reference_markdown
+    from jobforge.docs_gen.sources import BankLike
+
+    from .model import default_bank
+
+    # The site's reader protocols describe the bank read-only; the pydantic model is one.
+    bank = cast(BankLike, default_bank())
+    sys.stdout.write(question_reference_markdown(bank) + "\n")
     return 0
 
 
@@ -163,6 +169,7 @@ def new_project(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         cache=cache,
         validated=validated,
+        bank=bank,
     )
     option = aftercare.technology(bank, answers.queue_technology)
     if data is None and (notice := aftercare.spec_only_notice(option)):

@@ -22,7 +22,7 @@ from ..errors import TemplateError, UsageError
 from ..files import write_file
 from .bank import Bank, Option, Question, load_bank
 from .jinja_checks import choice_validator, lit, recommended_check, validator
-from .jinja_defaults import derived_default
+from .jinja_defaults import default_jinja, derived_default
 
 #: Where the template content lives, relative to the template root.
 SUBDIRECTORY = "templates/project"
@@ -97,13 +97,12 @@ def help_text(question: Question) -> str:
 
 
 def _default(bank: Bank, question: Question) -> Any:
-    if question.covers:
-        given = " or ".join(f"{key} is defined" for key in question.covers)
-        return f"{{{{ not ({given}) }}}}"
-    if question.default_from is None:
+    derived = default_jinja(bank, question)
+    if derived is None:
         return question.default
-    prefix, expr = derived_default(bank, question)
-    if question.default_from.suggested and question.default_from.key == "job_types":
+    prefix, expr = derived
+    source = question.default_from
+    if source is not None and source.suggested and source.key == "job_types":
         return prefix + f"{{{{ {expr} if {expr} is string else {expr} | tojson }}}}"
     return prefix + f"{{{{ {expr} }}}}"
 

@@ -14,17 +14,22 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
 from jobforge.errors import AnswersError, TemplateError
 
-from .bank import Bank
+from .bank import BANK_FILES, Bank
 from .copier_gen import ANSWERS_FILE, SUBDIRECTORY, render_copier_yml
-from .model import Answers
+from .model import Answers, default_bank
+from .prompting import speaking_prompts
 from .template_cache import TemplateCache
 from .validation import load_answers
+
+#: Where the bank's YAML sits under the template root (the package folder in a checkout).
+BANK_DIR = "questionnaire"
 
 
 class TemplateSource(Protocol):
@@ -43,8 +48,17 @@ class BundledTemplate:
         self.bank = bank
 
     def materialize(self, directory: Path) -> Path:
-        """Write ``copier.yml`` and copy the bundled project tree under ``templates/project``."""
+        """Write ``copier.yml``, the bank's YAML and the bundled project tree.
+
+        The layout is the repository's: the spec templates include ``questionnaire/*.yaml``
+        from the template root, as they do under plain ``copier copy`` of a checkout.
+        """
         (directory / "copier.yml").write_text(render_copier_yml(self.bank), encoding="utf-8")
+        bank_files = resources.files("jobforge.questionnaire")
+        (directory / BANK_DIR).mkdir(parents=True, exist_ok=True)
+        for name in BANK_FILES:
+            text = bank_files.joinpath(name).read_text(encoding="utf-8")
+            (directory / BANK_DIR / name).write_text(text, encoding="utf-8")
         project = resources.files("jobforge.templates").joinpath("project")
         with resources.as_file(project) as source:
             shutil.copytree(
@@ -64,6 +78,7 @@ def new_project(
     overwrite: bool = False,
     cache: TemplateCache | None = None,
     validated: Answers | None = None,
+    bank: Bank | None = None,
 ) -> Answers:
     """Generate into ``destination``; return the answers copier recorded, validated.
 
@@ -72,15 +87,23 @@ def new_project(
     published there and copied from its tag (the project can then be updated with copier).
     ``validated`` is ``data`` already validated by the caller: it is returned as it is, so the
     answers are validated once (copier's validators agree with the model: an agreement test).
+    ``bank`` (the default bank when omitted) words the messages of bad answers at the prompts.
     """
     answers = {k: v for k, v in (data or {}).items() if not k.startswith("_")}
     quiet = defaults or data is not None
+    # Asked in a terminal: bad answers get answers check's lines, wrapped (see prompting).
+    asking: AbstractContextManager[None] = (
+        nullcontext() if quiet else speaking_prompts(bank or default_bank())
+    )
     if cache is not None:
         tag = cache.publish(source.materialize)
-        _copy(cache.path, destination, answers, quiet, overwrite, tag)
+        with asking:
+            _copy(cache.path, destination, answers, quiet, overwrite, tag)
     else:
         with tempfile.TemporaryDirectory(prefix="jobforge-template-") as tmp:
-            _copy(source.materialize(Path(tmp)), destination, answers, quiet, overwrite, None)
+            root = source.materialize(Path(tmp))
+            with asking:
+                _copy(root, destination, answers, quiet, overwrite, None)
     if validated is not None:
         return validated
     answers_file = destination / ANSWERS_FILE

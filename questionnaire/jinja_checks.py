@@ -1,10 +1,13 @@
-"""Copier validators: the checks of :mod:`.checks` and :mod:`.rules` written in plain Jinja.
+"""The checks and cross-field rules of every question, written once, in plain Jinja.
 
 Copier renders a question's ``validator`` with the answers given so far and treats any output as
-the error message. Each validator built here emits one line per problem, in the same words and
-order as the Python checks (``key[subpath]: message``), using only built-in Jinja (no
-extensions), so the template needs no ``--trust``. Bank data a rule needs (URL schemes, which
-tools fit which backend) is embedded as literals.
+the error message; the answers model renders the same Jinja through :mod:`.jinja_render`
+(:mod:`.evaluate`). Each check emits one line per problem (``group.key[subpath]: message``,
+naming the value and the fix), using only built-in Jinja (no extensions), so the template needs
+no ``--trust``. Bank data a rule needs (limits, URL schemes, which tools fit which backend) is
+read from the bank and embedded as literals: each number is written only in the bank.
+Before any of this, copier casts an answer to its question's type; :mod:`.checks` does that part
+for answers files.
 """
 
 from __future__ import annotations
@@ -13,18 +16,16 @@ import json
 import keyword
 from collections.abc import Callable, Mapping
 
-from .bank import Bank, Question, RuleName
-from .checks import (
-    CRON_FIX,
-    NAME_FIX,
-    SCHEDULE_EXAMPLE,
-    SCHEDULE_KEYS,
-    TIMEZONE_FIX,
-    hint,
-    number,
-)
+from .bank import Bank, Question, RuleName, joined, suitable_schedulers
+from .checks import TIMEZONE_FIX, hint, number
 from .cron import DIGITS, FIELDS, MACROS, MONTH_DAYS, NAMES
-from .rules import joined, suitable_schedulers
+
+NAME_FIX = "use letters, digits and underscores, not starting with a digit"
+CRON_FIX = "write five fields: minute hour day-of-month month day-of-week, e.g. '0 8 * * *'"
+SCHEDULE_KEYS = ("name", "cron", "every_seconds")
+SCHEDULE_EXAMPLE = (
+    "{name: daily_report, cron: '0 8 * * *'} or {name: health_check, every_seconds: 300}"
+)
 
 TWICE = "' is listed twice; list each queue once"
 USED_TWICE = "' is used twice; give each schedule its own name"
@@ -151,7 +152,7 @@ def _delay_list(q: Question) -> str:
 def _cron(expr: str) -> str:
     """Jinja that sets ``ns.cerr`` to the parse error of a cron expression, or ''.
 
-    The grammar of :func:`.cron.parse_cron`, step by step, with the same messages.
+    The grammar of :mod:`.cron` (Debian cron), step by step, naming the field and the part.
     """
     specs = lit([list(spec) for spec in FIELDS])
     names = lit([dict(n) for n in NAMES])
@@ -355,7 +356,8 @@ def _suitable(bank: Bank) -> dict[str, str]:
     return {t.value: joined(suitable_schedulers(bank, t.value)) for t in bank.technologies}
 
 
-def _rule(bank: Bank, q: Question, name: RuleName) -> str:
+def rule_jinja(bank: Bank, q: Question, name: RuleName) -> str:
+    """Return the Jinja of one cross-field rule hosted by ``q`` (the answer is ``v``)."""
     k = lit(q.path + ": ")
     if name == "broker_scheme_fits_technology":
         schemes = {t.value: list(t.url_schemes) for t in bank.technologies}
@@ -492,7 +494,7 @@ def choice_validator(bank: Bank, question: Question, value: str, width: int) -> 
     """
     if question.kind != "choice" or not question.rules:
         return ""
-    rules = "".join(_rule(bank, question, name) for name in question.rules)
+    rules = "".join(rule_jinja(bank, question, name) for name in question.rules)
     label = question.option(value).display
     pad = "~" * (DISABLED_PREFIX + len(label) + len(" ("))
     # wordwrap does not count the indent it inserts, so every line gets the indent's room.
@@ -510,7 +512,7 @@ def recommended_check(question: Question, prelude: str, expected: str) -> str:
     """Jinja failing an answer that differs from the recommended ``expected`` value.
 
     Copier skips a question its part's recommended settings cover, yet uses a value given for
-    it: the value must then be the recommended one (the words of evaluate._off_recommendation).
+    it: the value must then be the recommended one.
     """
     flag = question.covered_by
     fix = f", but {flag} is true; set {flag} to false to choose your own, or remove this answer"
@@ -525,13 +527,23 @@ def recommended_check(question: Question, prelude: str, expected: str) -> str:
     )
 
 
+def field_jinja(question: Question) -> str:
+    """Return the Jinja checking one answer on its own (the answer is ``v``), or ''."""
+    return FIELD_JINJA[question.kind](question)
+
+
+def problems_template(question: Question, body: str) -> str:
+    """Return a template rendering the problems ``body`` finds as a JSON list (for Python)."""
+    return NAMESPACE + f"{{%- set v = {question.key} -%}}" + body + "{{- ns.errs | tojson -}}"
+
+
 def validator(bank: Bank, question: Question, extra: str = "") -> str:
     """Return the copier ``validator`` of a question, or '' when copier's type check suffices.
 
     ``extra`` is Jinja run, like the cross-field rules, once the answer passed its own checks.
     """
     field = FIELD_JINJA[question.kind](question)
-    rules = "".join(_rule(bank, question, name) for name in question.rules) + extra
+    rules = "".join(rule_jinja(bank, question, name) for name in question.rules) + extra
     if not field and not rules:
         return ""
     body = field

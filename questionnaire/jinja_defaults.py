@@ -1,22 +1,21 @@
-"""Jinja computing a question's default from earlier answers, as copier renders it.
+"""Jinja computing a question's default from earlier answers: each derivation written once.
 
-The same derivations as :func:`.evaluate.default_for`; the agreement test proves both give the
-same values. Used for copier's ``default`` of a question, for the values a recommended-settings
-question lists, and by the validator that keeps a skipped answer at its recommended value.
+Copier renders it as a question's ``default``; the answers model renders the same Jinja
+(:mod:`.evaluate`). Also used for the values a recommended-settings question lists, and by the
+validator that keeps a skipped answer at its recommended value.
 """
 
 from __future__ import annotations
 
-from .bank import Bank, Question
+from .bank import Bank, Question, default_scheduler
 from .jinja_checks import lit
-from .rules import default_scheduler
 
 
 def suggested_jinja(bank: Bank, question: Question) -> str:
     """Jinja setting ``sg.v`` to the chosen job types' merged suggestion (or the bank default).
 
-    The same merge as :meth:`~.bank.DecisionTree.suggestion`: in tree order, lists unite,
-    numbers take the larger, anything else keeps the first.
+    The one merge of the job types' suggestions: in tree order, lists unite, numbers take the
+    larger, anything else keeps the first.
     """
     pairs = [
         [jt.value, jt.suggests[question.key]]
@@ -77,3 +76,17 @@ def derived_default(bank: Bank, question: Question) -> tuple[str, str]:
         return "", f"{lookup}.get({source.key}, {lit(source.otherwise)})"
     assert source.factor is not None and question.max is not None
     return "", f"[{source.key} * {source.factor}, {int(question.max)}] | min"
+
+
+def default_jinja(bank: Bank, question: Question) -> tuple[str, str] | None:
+    """Jinja statements and an expression for a default that depends on other answers.
+
+    None for a fixed default. A recommended-settings question defaults to true unless an
+    answer it covers is given (copier sees given answers before they are asked).
+    """
+    if question.covers:
+        given = " or ".join(f"{key} is defined" for key in question.covers)
+        return "", f"not ({given})"
+    if question.default_from is None:
+        return None
+    return derived_default(bank, question)

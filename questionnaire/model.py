@@ -1,10 +1,11 @@
 """The answers model: one frozen pydantic model whose fields are the answer keys.
 
-Field names and types mirror ``questions.yaml`` (a test fails when they drift); the limits and
-defaults of number answers are read from it (:func:`number_field`).
-Validation runs the bank's checks first (:func:`jobforge.questionnaire.evaluate.evaluate`), so an
-invalid mapping fails with every problem listed in jobforge's own words, and a constructed
-:class:`Answers` always satisfies every field and cross-field rule. Keys starting with ``_`` (such
+Field names and types mirror ``questions.yaml`` (a test fails when they drift); every default,
+limit and least count is read from it (:func:`bank_field`).
+Validation runs the bank's checks first (:func:`jobforge.questionnaire.evaluate.evaluate`: the
+same Jinja copier renders at its prompts), so an invalid mapping fails with every problem listed
+in jobforge's own words, and a constructed :class:`Answers` always satisfies every field and
+cross-field rule. Keys starting with ``_`` (such
 as copier's ``_src_path`` and ``_commit``) are ignored.
 """
 
@@ -82,19 +83,39 @@ def _limit(value: float) -> float:
     return int(value) if float(value).is_integer() else value
 
 
-def number_field(key: str, description: str | None = None) -> Any:
-    """Return a number answer's field: its default and limits as the question bank has them.
+def bank_field(key: str, description: str | None = None) -> Any:
+    """Return an answer's field with its default, limits and least count as the bank has them.
 
-    The bank is the one place a number question's range lives; copier's validator, the checks,
-    this field and the JSON Schema all read it from there.
+    The bank is the one place a question's default and range live; copier's validators, the
+    checks, this field and the JSON Schema all read them from there. A default the bank derives
+    from other answers (``default_from``) is left to :func:`.evaluate.evaluate`.
     """
     question = default_bank().question(key)
-    assert question.min is not None and question.max is not None
-    default = PydanticUndefined if question.default is None else question.default
-    low, high = _limit(question.min), _limit(question.max)
-    if question.min_exclusive:
-        return Field(default, gt=low, le=high, description=description)
-    return Field(default, ge=low, le=high, description=description)
+    default: Any = question.default
+    if default is None:
+        default = PydanticUndefined
+    elif isinstance(default, list):
+        default = tuple(default)
+    low = None if question.min is None else _limit(question.min)
+    high = None if question.max is None else _limit(question.max)
+    return Field(
+        default,
+        description=description,
+        gt=low if question.min_exclusive else None,
+        ge=None if question.min_exclusive else low,
+        le=high,
+        min_length=question.min_items or None,
+    )
+
+
+def _factor(key: str) -> int | None:
+    source = default_bank().question(key).default_from
+    return None if source is None else source.factor
+
+
+def _fixed_delays() -> object:
+    source = default_bank().question("backoff_delays_seconds").default_from
+    return None if source is None or source.table is None else source.table.get("fixed")
 
 
 class Schedule(BaseModel):
@@ -106,7 +127,7 @@ class Schedule(BaseModel):
     cron: str | None = Field(
         None, description="five-field cron (minute hour dom month dow, names) or a macro (@daily)"
     )
-    every_seconds: int | None = Field(None, ge=1, description="interval in seconds")
+    every_seconds: int | None = Field(None, description="interval in seconds")
 
     @model_serializer(mode="wrap")
     def _drop_unset_trigger(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -121,95 +142,81 @@ class Answers(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     # project
-    project_name: str = Field("My App", min_length=1)
-    package_name: str = Field("jobs", description="Python identifier, not a keyword")
+    project_name: str = bank_field("project_name", "not empty")
+    package_name: str = bank_field("package_name", "Python identifier, not a keyword")
     # decision tree
-    job_types: tuple[JobTypeName, ...] = Field(("immediate",), min_length=1)
+    job_types: tuple[JobTypeName, ...] = bank_field("job_types")
     # queue technology
-    queue_technology: QueueTechnology = "sqlite"
-    broker_url: str = Field(
-        description="development URL; scheme fits the technology; no password "
-        "(defaults to the technology's local URL)"
+    queue_technology: QueueTechnology = bank_field("queue_technology")
+    broker_url: str = bank_field(
+        "broker_url",
+        "development URL; scheme fits the technology; no password "
+        "(defaults to the technology's local URL)",
     )
-    queue_technology_reason: str = Field(
-        "", description="the team's own reason, free text; may be empty"
-    )
+    queue_technology_reason: str = bank_field("queue_technology_reason", REASON)
     # worker architecture
-    worker_architecture_recommended: bool = Field(True, description=RECOMMENDED)
-    worker_count: int = number_field("worker_count")
-    worker_concurrency: int = number_field("worker_concurrency")
-    queues: tuple[str, ...] = Field(("default",), min_length=1)
-    worker_types: Literal["uniform", "specialized"] = "uniform"
-    scaling_strategy: Literal["manual", "autoscale", "serverless"] = "manual"
-    max_workers: int = number_field(
-        "max_workers", ">= worker_count (defaults to 4 x worker_count, at most the maximum)"
+    worker_architecture_recommended: bool = bank_field(
+        "worker_architecture_recommended", RECOMMENDED
     )
-    worker_memory_limit_mb: int = number_field("worker_memory_limit_mb")
-    worker_cpu_limit: float = number_field("worker_cpu_limit")
-    job_timeout_seconds: int = number_field("job_timeout_seconds")
-    worker_architecture_reason: str = Field(
-        "", description="the team's own reason, free text; may be empty"
+    worker_count: int = bank_field("worker_count")
+    worker_concurrency: int = bank_field("worker_concurrency")
+    queues: tuple[str, ...] = bank_field("queues", "at least one; Python identifiers, each once")
+    worker_types: Literal["uniform", "specialized"] = bank_field("worker_types")
+    scaling_strategy: Literal["manual", "autoscale", "serverless"] = bank_field("scaling_strategy")
+    max_workers: int = bank_field(
+        "max_workers",
+        f">= worker_count (defaults to {_factor('max_workers')} x worker_count, at most the "
+        "maximum)",
     )
+    worker_memory_limit_mb: int = bank_field("worker_memory_limit_mb")
+    worker_cpu_limit: float = bank_field("worker_cpu_limit")
+    job_timeout_seconds: int = bank_field("job_timeout_seconds")
+    worker_architecture_reason: str = bank_field("worker_architecture_reason", REASON)
     # scheduling
-    scheduling_recommended: bool = Field(True, description=RECOMMENDED)
-    schedules: tuple[Schedule, ...] = ()
-    timezone: str = Field("UTC", description="IANA time zone name that zoneinfo knows")
-    delayed_jobs: bool = True
-    scheduler_tool: SchedulerTool = Field(
-        "none",
-        description="must fit the technology; defaults to its own scheduler (APScheduler when it "
-        "has none) when there are schedules or the scheduled job type",
+    scheduling_recommended: bool = bank_field("scheduling_recommended", RECOMMENDED)
+    schedules: tuple[Schedule, ...] = bank_field("schedules")
+    timezone: str = bank_field("timezone", "IANA time zone name that zoneinfo knows")
+    delayed_jobs: bool = bank_field("delayed_jobs")
+    scheduler_tool: SchedulerTool = bank_field(
+        "scheduler_tool",
+        "must fit the technology; defaults to its own scheduler (APScheduler when it has none) "
+        "when there are schedules or the scheduled job type",
     )
-    overlap_policy: Literal["skip", "queue", "allow"] = "skip"
-    missed_run_policy: Literal["skip", "run_once", "run_all"] = "run_once"
-    scheduling_reason: str = Field("", description=REASON)
+    overlap_policy: Literal["skip", "queue", "allow"] = bank_field("overlap_policy")
+    missed_run_policy: Literal["skip", "run_once", "run_all"] = bank_field("missed_run_policy")
+    scheduling_reason: str = bank_field("scheduling_reason", REASON)
     # retry logic
-    retry_logic_recommended: bool = Field(True, description=RECOMMENDED)
-    max_retries: int = number_field("max_retries")
-    backoff_strategy: Literal["exponential", "fixed"] = "exponential"
-    backoff_delays_seconds: tuple[int, ...] = Field(
-        (60, 300, 900),
-        description="positive, non-decreasing, the last is the cap; all equal for a fixed "
-        "backoff (default [60] then)",
+    retry_logic_recommended: bool = bank_field("retry_logic_recommended", RECOMMENDED)
+    max_retries: int = bank_field("max_retries")
+    backoff_strategy: Literal["exponential", "fixed"] = bank_field("backoff_strategy")
+    backoff_delays_seconds: tuple[int, ...] = bank_field(
+        "backoff_delays_seconds",
+        "positive, non-decreasing, the last is the cap; all equal for a fixed backoff "
+        f"(default {_fixed_delays()} then)",
     )
-    backoff_jitter: bool = True
-    retry_on: tuple[ErrorKind, ...] = (
-        "network",
-        "timeout",
-        "rate_limit",
-        "server_error",
-        "lock_conflict",
+    backoff_jitter: bool = bank_field("backoff_jitter")
+    retry_on: tuple[ErrorKind, ...] = bank_field("retry_on")
+    discard_on: tuple[ErrorKind, ...] = bank_field(
+        "discard_on",
+        "no kind also in retry_on; the default leaves out kinds chosen in retry_on",
     )
-    discard_on: tuple[ErrorKind, ...] = Field(
-        ("validation", "not_found", "auth"),
-        description="no kind also in retry_on; the default leaves out kinds chosen in retry_on",
+    dead_letter_queue: bool = bank_field("dead_letter_queue")
+    dlq_alert_threshold: int = bank_field("dlq_alert_threshold")
+    manual_retry: bool = bank_field(
+        "manual_retry", "needs dead_letter_queue; defaults to (and is asked only with) it"
     )
-    dead_letter_queue: bool = True
-    dlq_alert_threshold: int = number_field("dlq_alert_threshold")
-    manual_retry: bool = Field(
-        True, description="needs dead_letter_queue; defaults to (and is asked only with) it"
-    )
-    retry_logic_reason: str = Field(
-        "", description="the team's own reason, free text; may be empty"
-    )
+    retry_logic_reason: str = bank_field("retry_logic_reason", REASON)
     # monitoring
-    monitoring_recommended: bool = Field(True, description=RECOMMENDED)
-    metrics: tuple[Metric, ...] = (
-        "queue_depth",
-        "duration",
-        "success_rate",
-        "worker_health",
-        "dlq_size",
-        "throughput",
-    )
-    queue_depth_alert: int = number_field("queue_depth_alert")
-    failure_rate_alert_percent: float = number_field("failure_rate_alert_percent")
-    duration_p95_alert_seconds: int = number_field(
+    monitoring_recommended: bool = bank_field("monitoring_recommended", RECOMMENDED)
+    metrics: tuple[Metric, ...] = bank_field("metrics")
+    queue_depth_alert: int = bank_field("queue_depth_alert")
+    failure_rate_alert_percent: float = bank_field("failure_rate_alert_percent")
+    duration_p95_alert_seconds: int = bank_field(
         "duration_p95_alert_seconds", "at most job_timeout_seconds, which caps the default"
     )
-    monitoring_tools: tuple[MonitoringTool, ...] = ("prometheus", "json_logs")
-    alert_channels: tuple[AlertChannel, ...] = ("email",)
-    monitoring_reason: str = Field("", description=REASON)
+    monitoring_tools: tuple[MonitoringTool, ...] = bank_field("monitoring_tools")
+    alert_channels: tuple[AlertChannel, ...] = bank_field("alert_channels")
+    monitoring_reason: str = bank_field("monitoring_reason", REASON)
 
     @model_validator(mode="before")
     @classmethod

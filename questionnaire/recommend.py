@@ -36,7 +36,7 @@ def recommend(bank: Bank, job_types: Sequence[str], queue_technology: str = "sql
             f"{', '.join(technologies)}"
         )
     chosen = [jt.value for jt in bank.decision_tree.job_types if jt.value in job_types]
-    # Every default that a job type suggests derives from the job types (see evaluate.default_for).
+    # Every default a job type suggests derives from the job types (jinja_defaults).
     return validate_answers({"job_types": chosen, "queue_technology": queue_technology}, bank)
 
 

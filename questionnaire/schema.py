@@ -1,7 +1,7 @@
-"""The answers JSON Schema, exported from the pydantic model.
+"""The answers JSON Schema, exported from the pydantic model (``jobforge answers schema``).
 
-``questionnaire/answers.schema.json`` is this output committed; a test fails when it drifts.
-Regenerate it with ``jobforge answers schema > questionnaire/answers.schema.json``.
+It is made on demand, never committed: its defaults and limits are the bank's (the model reads
+them there), so there is no copy to keep in step.
 """
 
 from __future__ import annotations

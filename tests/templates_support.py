@@ -47,6 +47,10 @@ def _fallback_questions(sample: dict[str, Any]) -> dict[str, Any]:
     return questions
 
 
+def _not_yaml(folder: str, names: list[str]) -> list[str]:
+    return [name for name in names if not name.endswith(".yaml")]
+
+
 def template_root(tmp_path: Path) -> Path:
     """Build a template root: the repository's copier.yml (or a stand-in) plus our settings."""
     root = tmp_path / "template"
@@ -55,6 +59,8 @@ def template_root(tmp_path: Path) -> Path:
         root / "templates" / "project",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
     )
+    # The spec macros include the question bank from the template root, as in a checkout.
+    shutil.copytree(REPO / "questionnaire", root / "questionnaire", ignore=_not_yaml)
     top = REPO / "copier.yml"
     config: dict[str, Any]
     if top.is_file():

@@ -49,13 +49,17 @@ def answers_of(path: Path) -> dict[str, Any]:
 
 
 def template_root(tmp: Path) -> Path:
-    """Assemble a copier template root in ``tmp``: copier.yml and templates/project only."""
+    """Assemble a copier template root in ``tmp``: copier.yml, templates/project, the bank."""
     root = tmp / "template"
     shutil.copytree(
         REPO / "templates" / "project",
         root / "templates" / "project",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
     )
+    # The spec macros include the question bank from the template root, as in a checkout.
+    (root / "questionnaire").mkdir()
+    for bank_file in (REPO / "questionnaire").glob("*.yaml"):
+        shutil.copy2(bank_file, root / "questionnaire" / bank_file.name)
     copier_yml = REPO / "copier.yml"
     if copier_yml.exists():
         shutil.copy2(copier_yml, root / "copier.yml")

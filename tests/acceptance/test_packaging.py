@@ -99,7 +99,6 @@ def test_wheel_carries_question_bank_rubric_and_templates(wheel: Path) -> None:
     for required in (
         "jobforge/questionnaire/questions.yaml",
         "jobforge/questionnaire/decision_tree.yaml",
-        "jobforge/questionnaire/answers.schema.json",
         "jobforge/templates/project/{{_copier_conf.answers_file}}.jinja",
     ):
         assert required in names

@@ -16,7 +16,7 @@ from pathlib import Path
 import pexpect
 import pyte
 import pytest
-from jobforge.questionnaire import Answers, load_answers, load_bank
+from jobforge.questionnaire import Answers, answer_errors, load_answers, load_bank
 from jobforge.questionnaire.copier_gen import ANSWERS_FILE, wrap
 
 pytestmark = pytest.mark.acceptance
@@ -112,23 +112,60 @@ def test_no_prompt_help_or_disabled_choice_is_cut_at_80_columns(
     load_answers(destination / ANSWERS_FILE)
 
 
+def _answer_until(terminal: Terminal, key: str) -> None:
+    """Take every default (declining recommended settings) until ``key`` is asked."""
+    for question in BANK.questions:
+        terminal.expect(wrap(question.prompt)[0])
+        if question.key == key:
+            return
+        terminal.send("n" if question.covers else ENTER)
+    raise AssertionError(f"{key} was never asked")
+
+
+def _toolbar(terminal: Terminal, first_words: str) -> str:
+    """Return the message on screen starting with ``first_words``, its lines joined."""
+    lines = [line.rstrip() for line in terminal.screen.display]
+    start = next(i for i, line in enumerate(lines) if line.startswith(first_words))
+    message = [lines[start]]
+    for line in lines[start + 1 :]:
+        if not line.startswith("  ") or not line.strip():
+            break
+        message.append(line.strip())
+    return " ".join(message)
+
+
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(
-    strict=True,
-    reason="copier shows a validator's message in prompt_toolkit's validation toolbar, a window "
-    "one line high that cuts the line at the terminal edge; copier.yml cannot change it",
-)
-def test_a_validation_message_at_the_prompt_is_not_cut_at_80_columns(
+def test_a_validation_message_at_the_prompt_is_whole_and_not_cut_at_80_columns(
     jobforge_new: Terminal,
 ) -> None:
     terminal = jobforge_new
-    for question in BANK.questions:
-        terminal.expect(wrap(question.prompt)[0])
-        if question.key == "worker_count":
-            terminal.send(CLEAR + "0" + ENTER)  # out of range: the validator speaks
-            terminal.expect("Validation error for question 'worker_count'")
-            cut = terminal.lines_cut_at_the_edge()
-            terminal.close()
-            assert cut == []
-            return
-        terminal.send("n" if question.covers else ENTER)
+    _answer_until(terminal, "worker_count")
+    terminal.send(CLEAR + "0" + ENTER)  # out of range: the validator speaks
+    (expected,) = answer_errors({"worker_count": 0}, BANK)
+    terminal.expect(expected.split(";")[0])
+    assert terminal.lines_cut_at_the_edge() == []
+    assert _toolbar(terminal, "worker_architecture.worker_count:") == expected
+    assert "Validation error for question" not in "\n".join(terminal.screen.display)
+
+
+@pytest.mark.timeout(120)
+def test_an_answer_copier_cannot_parse_gets_the_answers_check_line(
+    jobforge_new: Terminal,
+) -> None:
+    terminal = jobforge_new
+    _answer_until(terminal, "worker_count")
+    terminal.send(CLEAR + "abc" + ENTER)  # not a number: copier alone says "Invalid input"
+    (expected,) = answer_errors({"worker_count": "abc"}, BANK)
+    terminal.expect(expected.split(";")[0])
+    assert _toolbar(terminal, "worker_architecture.worker_count:") == expected
+    terminal.send(CLEAR + "2" + ENTER)
+    terminal.expect(wrap(BANK.question("worker_concurrency").prompt)[0])
+    terminal.send(ENTER)
+    terminal.expect(wrap(BANK.question("queues").prompt)[0])
+    terminal.send(CLEAR + "[default" + ENTER)  # a YAML syntax error
+    (expected,) = answer_errors({"queues": "[default"}, BANK)
+    terminal.expect(expected.split(";")[0])
+    assert _toolbar(terminal, "worker_architecture.queues:") == expected
+    screen = "\n".join(terminal.screen.display)
+    assert "Invalid input" not in screen
+    assert terminal.lines_cut_at_the_edge() == []

@@ -12,7 +12,6 @@ from jobforge.conformance import adapter
 from jobforge.questionnaire.bank import load_bank
 from jobforge.rubric.model import load_rubric
 
-from jobforge.docs_gen import bank_copy
 from jobforge.docs_gen.adapter_reference import adapter_reference_markdown
 from jobforge.docs_gen.checks import check_catalogue_markdown
 from jobforge.docs_gen.markdown import cell, code, table
@@ -144,24 +143,3 @@ def test_check_catalogue_page_says_how_the_kit_runs_every_check() -> None:
     assert len(rows) == sum(len(d.checks) for d in load_rubric().dimensions)
     crash = next(row for row in rows if row.startswith("| `idempotency.redelivery_after_crash`"))
     assert "Needs `idempotency_keys`, `kill_worker`." in crash
-
-
-def test_templates_carry_an_exact_copy_of_the_question_bank() -> None:
-    assert bank_copy.stale_copies(REPO) == [], "run: python -m jobforge.docs_gen.bank_copy --write"
-
-
-def test_bank_copy_check_finds_a_drifted_copy_and_write_repairs_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    for folder in (bank_copy.BANK_DIR, bank_copy.COPY_DIR):
-        (tmp_path / folder).mkdir(parents=True)
-    for name in bank_copy.BANK_FILES:
-        (tmp_path / bank_copy.BANK_DIR / name).write_text(f"{name}: 1\n", encoding="utf-8")
-        (tmp_path / bank_copy.COPY_DIR / name).write_text(f"{name}: 1\n", encoding="utf-8")
-    (tmp_path / bank_copy.BANK_DIR / "questions.yaml").write_text("changed: 2\n", encoding="utf-8")
-    assert bank_copy.main(["--check", "--root", str(tmp_path)]) == 1
-    assert "questions.yaml differs from questionnaire/questions.yaml" in capsys.readouterr().err
-    assert bank_copy.main(["--write", "--root", str(tmp_path)]) == 0
-    assert bank_copy.main(["--check", "--root", str(tmp_path)]) == 0
-    copy = tmp_path / bank_copy.COPY_DIR / "questions.yaml"
-    assert copy.read_text(encoding="utf-8") == "changed: 2\n"
