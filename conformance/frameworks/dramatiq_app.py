@@ -116,7 +116,9 @@ def load_config(app: str, search: Path) -> DramatiqConfig:
             kind=dramatiq.Broker,
             framework="dramatiq",
         )
-        dramatiq.set_broker(broker)
+        config = read_config(app, broker)
+        dramatiq.set_broker(broker)  # as the `dramatiq module:broker` CLI does
+        return config
     else:
         on_path(search)
         try:

@@ -10,12 +10,22 @@ from pathlib import Path
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import compute_backoff
-from jobforge.conformance.adapter import JitterModel, JobSpec, Timing, TimingFacts
+from jobforge.conformance.adapter import (
+    Adapter,
+    Capability,
+    JitterModel,
+    JobSpec,
+    Timing,
+    TimingFacts,
+    WorkerProcesses,
+)
 from jobforge.conformance.checks import registry
 from jobforge.conformance.frameworks import FRAMEWORKS, known
+from jobforge.conformance.frameworks.dramatiq import make_adapter as make_dramatiq_adapter
 from jobforge.conformance.frameworks.dramatiq_app import DramatiqConfig, read_config
 from jobforge.conformance.frameworks.dramatiq_probe import actor_options, declare, withdraw
 from jobforge.conformance.frameworks.rq import RQ_FACTS, job_catalogue, whole_seconds
+from jobforge.conformance.frameworks.rq import make_adapter as make_rq_adapter
 from jobforge.conformance.frameworks.rq_settings import read_settings
 from jobforge.conformance.reference import ReferenceAdapter
 from jobforge.conformance.runner import Runner
@@ -33,17 +43,17 @@ def test_rq_and_dramatiq_are_registered() -> None:
     assert FRAMEWORKS["rq"] == "rq" and FRAMEWORKS["dramatiq"] == "dramatiq"
 
 
-def _settings_module(tmp_path: Path, name: str, text: str) -> None:
+def _module(tmp_path: Path, name: str, text: str) -> None:
     (tmp_path / f"{name}.py").write_text(text)
     sys.modules.pop(name, None)
 
 
-def test_rq_app_is_a_url_or_an_rq_worker_settings_module(tmp_path: Path) -> None:
+def test_rq_app_is_a_url_or_an_rq_worker_module(tmp_path: Path) -> None:
     assert read_settings("redis://h:1/3", tmp_path).redis_url == "redis://h:1/3"
-    _settings_module(tmp_path, "rqs_url", "REDIS_URL = 'redis://x:2/4'\nQUEUES = ['a', 'b']\n")
+    _module(tmp_path, "rqs_url", "REDIS_URL = 'redis://x:2/4'\nQUEUES = ['a', 'b']\n")
     by_url = read_settings("rqs_url", tmp_path)
     assert (by_url.redis_url, by_url.queues) == ("redis://x:2/4", ("a", "b"))
-    _settings_module(tmp_path, "rqs_host", "REDIS_HOST = 'y'\nREDIS_PORT = 7\nREDIS_DB = 5\n")
+    _module(tmp_path, "rqs_host", "REDIS_HOST = 'y'\nREDIS_PORT = 7\nREDIS_DB = 5\n")
     assert read_settings("rqs_host", tmp_path).redis_url == "redis://y:7/5"
 
 
@@ -54,7 +64,7 @@ def test_rq_app_is_a_url_or_an_rq_worker_settings_module(tmp_path: Path) -> None
 def test_rq_settings_errors_name_the_field_and_the_fix(
     tmp_path: Path, text: str, names: str
 ) -> None:
-    _settings_module(tmp_path, f"rqs_bad_{names.lower()}", text)
+    _module(tmp_path, f"rqs_bad_{names.lower()}", text)
     with pytest.raises(UsageError, match=names):
         read_settings(f"rqs_bad_{names.lower()}", tmp_path)
 
@@ -131,3 +141,41 @@ def test_dramatiq_probe_actors_are_declared_again_in_a_later_run_and_withdrawn()
         withdraw(config, f"jobforge-{run}")
         assert not [name for name in broker.actors if name.startswith("jobforge.")]
         assert f"jobforge-{run}" not in broker.get_declared_queues()
+
+
+def test_rq_adapter_is_a_full_adapter_reporting_worker_pids(tmp_path: Path) -> None:
+    adapter = make_rq_adapter("redis://127.0.0.1:6379/10", search=tmp_path)  # not connected
+    assert isinstance(adapter, Adapter) and isinstance(adapter, WorkerProcesses)
+    described = adapter.describe()
+    assert described.backend == "redis+rq" and described.worker_concurrency == 1
+    assert Capability.IDEMPOTENCY_KEYS not in described.capabilities
+    assert {Capability.RETRIES, Capability.DEAD_LETTER, Capability.KILL_WORKER} <= (
+        described.capabilities
+    )
+
+
+def test_dramatiq_without_a_redis_broker_is_refused_naming_the_fix(tmp_path: Path) -> None:
+    _module(
+        tmp_path,
+        "dq_stub_app",
+        "from dramatiq.brokers.stub import StubBroker\nbroker = StubBroker()\n",
+    )
+    with pytest.raises(UsageError, match="RedisBroker"):
+        make_dramatiq_adapter("dq_stub_app:broker", search=tmp_path)
+
+
+def test_dramatiq_app_without_time_limit_middleware_declares_no_timeouts(tmp_path: Path) -> None:
+    _module(
+        tmp_path,
+        "dq_no_limit_app",
+        "from dramatiq.brokers.redis import RedisBroker\n"
+        "from dramatiq.middleware import TimeLimit, default_middleware\n"
+        "broker = RedisBroker(url='redis://127.0.0.1:6379/11', middleware=[\n"
+        "    m() for m in default_middleware if m is not TimeLimit])\n",
+    )
+    adapter = make_dramatiq_adapter("dq_no_limit_app:broker", search=tmp_path)
+    described = adapter.describe()
+    assert isinstance(adapter, WorkerProcesses)
+    assert Capability.TIMEOUTS not in described.capabilities
+    assert Capability.RETRIES in described.capabilities
+    assert all(spec.timeout_s is None for spec in described.jobs)
