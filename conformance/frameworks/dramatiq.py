@@ -161,9 +161,7 @@ class DramatiqAdapter:
 
     def _ack_keys(self) -> list[str]:
         pattern = f"{self.config.namespace}:__acks__.*.{self._queue}*"
-        return [
-            k.decode() if isinstance(k, bytes) else str(k) for k in self.redis.scan_iter(pattern)
-        ]
+        return [_text(key) for key in self.redis.scan_iter(pattern)]
 
     def reset(self) -> None:
         """Delete the kit's queue, delay queue, dead letters and unacked sets."""
@@ -227,24 +225,22 @@ class DramatiqAdapter:
         taken, view = self._view
         if time.monotonic() - taken < _SNAPSHOT_S:
             return view
-        pipe = self.redis.pipeline(transaction=False)
+        # One MULTI/EXEC: a message acked between two separate reads would look queued again.
+        ack_keys = [key for key in self._ack_keys() if not key.endswith(".DQ")]
+        pipe = self.redis.pipeline(transaction=True)
         pipe.hgetall(self._key(".msgs"))
         pipe.hgetall(self._key(".DQ.msgs"))
         pipe.hgetall(self._key(".XQ.msgs"))
         pipe.zrange(self._key(".XQ"), 0, -1, withscores=True)
-        queued, delayed, dead, dead_at = pipe.execute()
-        acked = {
-            member.decode() if isinstance(member, bytes) else str(member)
-            for key in self._ack_keys()
-            if not key.endswith(".DQ")
-            for member in self.redis.smembers(key)
-        }
-        scores = {(k.decode() if isinstance(k, bytes) else k): s / 1000 for k, s in dead_at}
+        for key in ack_keys:
+            pipe.smembers(key)
+        queued, delayed, dead, dead_at, *unacked = pipe.execute()
+        acked = {_text(member) for members in unacked for member in members}
+        scores = {_text(k): score / 1000 for k, score in dead_at}
         seen: dict[str, _Seen] = {}
         for redis_id, data in queued.items():
             message = dramatiq.Message.decode(data)
-            rid = redis_id.decode() if isinstance(redis_id, bytes) else str(redis_id)
-            where = "running" if rid in acked else "queue"
+            where = "running" if _text(redis_id) in acked else "queue"
             if seen.get(message.message_id, _Seen("queue", message)).where != "running":
                 seen[message.message_id] = _Seen(where, message)
         for message in self._decode(delayed):
@@ -252,8 +248,8 @@ class DramatiqAdapter:
                 seen[message.message_id] = _Seen("delayed", message)
         for redis_id, data in dead.items():
             message = dramatiq.Message.decode(data)
-            rid = redis_id.decode() if isinstance(redis_id, bytes) else str(redis_id)
-            seen[message.message_id] = _Seen("dead", message, scores.get(rid, time.time()))
+            at = scores.get(_text(redis_id), time.time())
+            seen[message.message_id] = _Seen("dead", message, at)
         self._view = (time.monotonic(), seen)
         return seen
 
@@ -347,6 +343,10 @@ class DramatiqAdapter:
     def stop_scheduler(self, scheduler: str) -> None:
         """See :meth:`start_scheduler`."""
         raise NotImplementedError("Dramatiq has no periodic scheduler")
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
 def _last_line(message: dramatiq.Message[Any]) -> str:
