@@ -14,7 +14,15 @@ import time
 from dataclasses import dataclass
 
 from .. import faults, tolerance
-from ..adapter import Capability, DeadLetter, JitterModel, JobInfo, JobStatus, JSONObject
+from ..adapter import (
+    Capability,
+    DeadLetter,
+    JitterModel,
+    JobInfo,
+    JobStatus,
+    JSONObject,
+    TimingFacts,
+)
 from ..checkers import (
     RetryDelay,
     attempts_by_job,
@@ -174,21 +182,49 @@ def backoff(env: Env) -> Verdict:
     if judged.gaps == 0:
         return failed("no retry was observed, so no backoff delay could be measured")
     findings = list(judged.findings)
+    unjudged: list[str] = []
     if not tolerance.jitter_reaches_zero(spec.backoff_delays_s, facts):
         samples = [
             sample
             for job_id in seen.exhausted
             for sample in retry_delays(job_id, groups.get(job_id, ()), spec.backoff_delays_s)
         ]
-        findings += growth_violations(samples)
+
+        def judged_step(low: float, high: float) -> bool:
+            # Medians of a few gaps resolve a step only when it is a tick or more: under a
+            # coarser tick the step is lost in when the implementation polls.
+            step = _middle(high, facts) - _middle(low, facts)
+            if step >= facts.resolution_s:
+                return True
+            unjudged.append(f"{low:g} -> {high:g} s")
+            return False
+
+        findings += growth_violations(samples, judged_step)
     if findings:
         return failed(*findings)
     if judged.undecided:
         return inconclusive(*judged.undecided)
+    if unjudged and len(unjudged) == len(set(spec.backoff_delays_s)) - 1:
+        return inconclusive(
+            f"every declared growth step ({', '.join(unjudged)}) is smaller than the "
+            f"{facts.resolution_s:g} s tick: the retry gaps are the implementation's polling, "
+            "so growing delays cannot be told from constant ones; declare delays a tick apart"
+        )
+    not_compared = (
+        f"; growth {', '.join(unjudged)} not compared by medians (smaller than the "
+        f"{facts.resolution_s:g} s tick): each delay held its own window"
+        if unjudged
+        else ""
+    )
     return passed(
         f"{judged.gaps} retry delays matched the declared {delays} s "
-        f"({tolerance.describe(facts)}), growing"
+        f"({tolerance.describe(facts)}), growing{not_compared}"
     )
+
+
+def _middle(delay_s: float, facts: TimingFacts) -> float:
+    low, high = tolerance.jitter_bounds(delay_s, facts)
+    return (low + high) / 2
 
 
 def _jitter_samples(env: Env) -> list[RetryDelay]:

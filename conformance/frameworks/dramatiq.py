@@ -9,7 +9,8 @@ probe actors (``jobforge.probe.*``) on the user's Redis broker under a queue of 
 What is declared is what the app's middleware offers:
 
 * Retries: ``max_retries``, exponential backoff from ``min_backoff`` capped at ``max_backoff``,
-  each delay stretched by a random 1..2x (declared as equal jitter of the stretched top);
+  each delay stretched by a random 1..2x (declared as equal jitter of the stretched top), at
+  2, 4, 8 s so that each step is at least the worker's 1 s poll tick;
   exceptions listed in ``throws`` are not retried (the kit's permanent error);
 * TimeLimit: ``time_limit`` checked every ``interval`` (the tick of a timeout);
 * the dead-letter queue (``<queue>.XQ``): the message as it was last enqueued (no error for

@@ -68,12 +68,23 @@ class DramatiqConfig:
             found.add(Capability.TIMEOUTS)
         return frozenset(found)
 
+    def backoff_delays(self, max_attempts: int) -> tuple[float, ...]:
+        """Return the declared retry delays: doubling from two ticks, each step a tick or more.
+
+        Under the worker's poll tick a step of the kit's 0.1 s scale would be lost in when
+        the worker polls; Dramatiq's delays are stretched 1..2x (equal jitter of the top), so
+        ``min_backoff`` is half the first delay.
+        """
+        first = 2 * max(self.facts().resolution_s, 0.05)
+        return tuple(first * 2**i for i in range(max(max_attempts - 1, 0)))
+
     def job_catalogue(self, timing: Timing) -> tuple[JobSpec, ...]:
-        """Return the probe types with what the middleware offers, at the run's scale."""
+        """Return the probe types with what the middleware offers, at Dramatiq's scale."""
         specs = []
         for spec in probes.probe_catalogue(timing):
             if spec.name not in PROBE_TYPES:
                 continue
+            spec = replace(spec, backoff_delays_s=self.backoff_delays(spec.max_attempts))
             if not self.retries:
                 spec = replace(spec, max_attempts=1, backoff_delays_s=())
             if self.time_limit_check_s is None:

@@ -19,6 +19,7 @@ from jobforge.conformance.adapter import (
     TimingFacts,
     WorkerProcesses,
 )
+from jobforge.conformance.checkers import RetryDelay, growth_violations
 from jobforge.conformance.checks import registry
 from jobforge.conformance.frameworks import FRAMEWORKS, known
 from jobforge.conformance.frameworks.dramatiq import make_adapter as make_dramatiq_adapter
@@ -179,3 +180,17 @@ def test_dramatiq_app_without_time_limit_middleware_declares_no_timeouts(tmp_pat
     assert Capability.TIMEOUTS not in described.capabilities
     assert Capability.RETRIES in described.capabilities
     assert all(spec.timeout_s is None for spec in described.jobs)
+
+
+def test_growth_steps_under_the_tick_are_left_to_the_windows() -> None:
+    # Dramatiq at the kit's scale: 0.1 -> 0.2 s under a 1 s poll; the gaps are poll noise.
+    noisy = [
+        RetryDelay("a", 1, 0.1, 0.255),
+        RetryDelay("b", 1, 0.1, 0.250),
+        RetryDelay("a", 2, 0.2, 0.223),
+        RetryDelay("b", 2, 0.2, 0.222),
+    ]
+    assert growth_violations(noisy)  # compared by medians, the noise looks like no growth
+    assert not growth_violations(noisy, lambda low, high: high - low >= 1.0)
+    flat = [RetryDelay("a", 1, 1.0, 1.1), RetryDelay("a", 2, 2.0, 1.05)]
+    assert growth_violations(flat, lambda low, high: high - low >= 1.0)  # a tick apart: judged
