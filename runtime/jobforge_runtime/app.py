@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from jobforge_runtime import glue
+from jobforge_runtime import glue, observers
 from jobforge_runtime.catalogue import AnyJob, Catalogue, JobDef
 from jobforge_runtime.runtime import Runtime
 from jobforge_runtime.scheduling import Schedule
@@ -79,6 +79,7 @@ class App:
             if self._runtime is None:
                 settings = self.resolved_settings()
                 self._runtime = glue.load(self.backend).build_runtime(settings, self.catalogue)
+                observers.attach(self, self._runtime)
             return self._runtime
 
     def enqueue(
