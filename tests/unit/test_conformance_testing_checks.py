@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from jobforge.conformance.adapter import Description
+from jobforge.conformance.adapter import Description, JobSpec
 from jobforge.conformance.checks import registry
 from jobforge.conformance.reference import ReferenceAdapter
 from jobforge.conformance.runner import Runner
@@ -50,9 +50,20 @@ def suite_dir(tmp_path: Path) -> Iterator[Path]:
     yield directory
 
 
-def _testing(directory: Path, body: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+class WithOwnJobType(OwnSuite):
+    """An implementation with a job type of its own beside the kit's probe types."""
+
+    def describe(self) -> Description:
+        own = JobSpec(name="shop.receipt", kind="immediate")
+        described = super().describe()
+        return dataclasses.replace(described, jobs=(*described.jobs, own))
+
+
+def _testing(
+    directory: Path, body: str, adapter_type: type[OwnSuite] = OwnSuite
+) -> dict[str, tuple[str, tuple[str, ...]]]:
     (directory / "test_own.py").write_text(HEADER + body, encoding="utf-8")
-    adapter = OwnSuite(directory)
+    adapter = adapter_type(directory)
     checks = [check for check in registry().values() if check.dimension == "testing"]
     try:
         results = Runner(adapter, checks=checks).run()
@@ -121,3 +132,18 @@ def test_crashes():
     assert (
         verdict == "fail" and "none of the 1 test bodies ran a job and then asserted" in evidence[0]
     )
+
+
+def test_with_job_types_of_its_own_the_suite_must_run_those_not_the_probe_types(
+    suite_dir: Path,
+) -> None:
+    body = """
+def test_receipt():
+    assert run("{job_type}") == "done"
+"""
+    own = _testing(suite_dir, body.format(job_type="shop.receipt"), WithOwnJobType)
+    assert own["testing.job_types_exercised"][0] == "pass", own
+    probes_only = _testing(suite_dir, body.format(job_type="probe.default"), WithOwnJobType)
+    verdict, evidence = probes_only["testing.job_types_exercised"]
+    assert verdict == "fail"
+    assert evidence == ("job type shop.receipt: never executed by the test suite",)
