@@ -58,6 +58,15 @@ def celery_app(settings: Settings, catalogue: Catalogue) -> Celery:
     return app
 
 
+def redis_priority(priority: int) -> int:
+    """Return the Redis transport's priority of a job's: 0 runs first there, 9 last.
+
+    The runtime's priorities run higher first; kombu's Redis transport serves priority 0 first,
+    so the value is clamped to 0..9 and turned around.
+    """
+    return 9 - max(0, min(9, priority))
+
+
 class CeleryDispatcher:
     """Publishes job ids as Celery tasks, one Celery queue per settings queue."""
 
@@ -83,7 +92,7 @@ class CeleryDispatcher:
         self.task.apply_async(
             args=(job_id, job_type),
             queue=f"{self.settings.key_prefix}.{queue}",
-            priority=max(0, min(9, priority)),
+            priority=redis_priority(priority),
             countdown=delay_s if delay_s > 0 else None,
         )
 
