@@ -163,6 +163,7 @@ class RuntimeAdapter:
     _store: RunStore | None = None
     _health: HealthServer | None = None
     _log_handler: logging.Handler | None = None
+    _log_state: tuple[int, bool] = (logging.NOTSET, True)  # the logger's level and propagate
     _workers: dict[str, _Process] = field(default_factory=dict)
     _schedulers: dict[str, _Process] = field(default_factory=dict)
     _standby: tuple[str, _Process] | None = None
@@ -236,8 +237,10 @@ class RuntimeAdapter:
         handler = logging.FileHandler(log_file, encoding="utf-8")
         handler.setFormatter(JsonFormatter())
         logger = logging.getLogger(LOGGER_NAME)
+        self._log_state = (logger.level, logger.propagate)
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+        logger.propagate = False
         self._log_handler = handler
         runtime = self._run.runtime
         self._store = store_of(runtime)
@@ -272,7 +275,10 @@ class RuntimeAdapter:
             self._health.stop()
             self._health = None
         if self._log_handler is not None:
-            logging.getLogger(LOGGER_NAME).removeHandler(self._log_handler)
+            logger = logging.getLogger(LOGGER_NAME)
+            logger.removeHandler(self._log_handler)
+            logger.setLevel(self._log_state[0])
+            logger.propagate = self._log_state[1]
             self._log_handler.close()
             self._log_handler = None
         if self._store is not None:

@@ -201,6 +201,8 @@ def run_settings(
         "alert_webhook_url": "",
         "pagerduty_routing_key": "",
         "smtp_host": "",
+        "smtp_user": "",
+        "smtp_password": "",
         "alert_email_to": (),
     }
     if app.backend == "huey":
