@@ -9,8 +9,10 @@ from typing import Any
 
 import fixture_app
 import pytest
+from runtime_support import Clock
 
 from jobforge_runtime import App, Runtime, Settings, observers
+from jobforge_runtime.execution import execute
 from jobforge_runtime.runtime import Runtime as RuntimeType
 
 Seen = list[tuple[str, dict[str, Any]]]
@@ -39,6 +41,32 @@ def test_an_observer_sees_per_job_events_that_are_not_logged(
         job_id = runtime.enqueue(fixture_app.work, fixture_app.Work(key="seen"))
     assert seen == [("enqueued", {"job_id": job_id, "job_type": "test.work"})]
     assert caplog.records == []  # the debug-level event still is not logged
+
+
+def test_an_observer_follows_a_job_through_its_attempts_to_the_dead_letter_queue(
+    make_runtime: Build, seen: Seen, clock: Clock
+) -> None:
+    runtime, dispatcher = make_runtime()
+    runtime.enqueue(fixture_app.work, fixture_app.Work(key="down", fail_times=1))
+    runtime.enqueue(fixture_app.work, fixture_app.Work(key="bad", outcome="permanent"))
+    for _ in range(3):
+        job_id, job_type, *_ = dispatcher.sent.pop(0)
+        execute(runtime, job_id, job_type, worker="w1")
+        clock.now += 1
+    flow = [(event, fields.get("error_kind")) for event, fields in seen]
+    assert flow == [
+        ("enqueued", None),
+        ("enqueued", None),
+        ("started", None),
+        ("failed", "transient"),
+        ("retrying", None),
+        ("started", None),
+        ("failed", "permanent"),
+        ("dead", "permanent"),
+        ("started", None),
+        ("completed", None),
+    ]
+    assert {fields["job_type"] for _, fields in seen} == {"test.work"}
 
 
 def test_a_failing_observer_never_fails_the_job_layer(make_runtime: Build) -> None:
