@@ -20,135 +20,31 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from jobforge_runtime import App, Runtime, Schedule, Settings, __version__
-from jobforge_runtime.catalogue import AnyJob
+from jobforge_runtime import App, Runtime, Settings, __version__
 from jobforge_runtime.health import HealthServer
 from jobforge_runtime.logs import LOGGER_NAME, JsonFormatter
 
-from jobforge.errors import ConformanceError
+from jobforge.errors import ConformanceError, UsageError
 
 from .. import adapter as kit
 from .. import probes
+from .private_redis import PrivateRedis, wanted
 from .runtime_app import PLAN_ENV, RunPlan, load_app, run_app, run_settings
+from .runtime_description import capabilities, job_spec, own_test_command, timing_facts
+from .runtime_processes import RunProcess
 from .runtime_recording import backend_label
 from .runtime_store import RunStore, reset, store_of
 from .runtime_worker import STANDING_BY
 
-#: Resolution of delayed work per backend: Huey's due jobs are moved by the runtime's glue every
-#: 10 ms; Celery holds a countdown in the worker's timer (continuous).
-DELAY_RESOLUTION_S = {"huey": 0.01, "celery": 0.0}
-#: How long a worker or scheduler process may take to say it is ready.
-READY_TIMEOUT_S = 60.0
 _WORKER_MODULE = "jobforge.conformance.frameworks.runtime_worker"
-
-
-@dataclass
-class _Process:
-    """One worker or scheduler process and the file its output goes to."""
-
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    def wait_for(self, marker: bytes, timeout_s: float = READY_TIMEOUT_S) -> None:
-        """Wait until the process writes ``marker``; raise when it exits or takes too long."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if marker in self.log.read_bytes():
-                return
-            if self.popen.poll() is not None:
-                break
-            time.sleep(0.02)
-        tail = self.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
-        raise ConformanceError(
-            f"process {self.popen.pid} did not report {marker.decode()!r} "
-            f"(exit code {self.popen.poll()}): {' | '.join(tail) or 'no output'}; see {self.log}"
-        )
-
-    def terminate(self, *, graceful: bool, timeout_s: float = 30.0) -> None:
-        """Stop it (SIGTERM, or SIGKILL to its process group) and reap it."""
-        popen = self.popen
-        if popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                if graceful:
-                    popen.send_signal(signal.SIGTERM)
-                else:
-                    os.killpg(popen.pid, signal.SIGKILL)
-            try:
-                popen.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(popen.pid, signal.SIGKILL)
-                popen.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(popen.pid, signal.SIGKILL)  # pool children left by a graceful stop
-
-
-def _job_spec(job: AnyJob, settings: Settings, schedules: Sequence[Schedule]) -> kit.JobSpec:
-    """Describe one of the app's own job types with the policies the runtime applies to it."""
-    policy = job.retry_policy(settings)
-    fired_by = [s for s in schedules if s.job.name == job.name]
-    return kit.JobSpec(
-        name=job.name,
-        kind="scheduled" if fired_by else "immediate",
-        queue=job.queue or settings.queues[0],
-        max_attempts=policy.max_attempts,
-        backoff_delays_s=tuple(policy.base_delay(n) for n in range(1, policy.max_attempts)),
-        timeout_s=job.timeout_s or settings.timeout_s,
-        concurrency_limit=job.concurrency,
-        rate_limit_per_s=job.rate_per_s,
-        unique=job.unique_key is not None,
-        priority=job.priority,
-        overlap_policy=(fired_by[0].overlap or settings.overlap_policy) if fired_by else None,
-        missed_run_policy=(
-            (fired_by[0].missed_runs or settings.missed_run_policy) if fired_by else None
-        ),
-    )
-
-
-def _timing_facts(settings: Settings, backend: str) -> kit.TimingFacts:
-    """How the runtime times retries and delayed jobs: ratio jitter of the settings' fraction."""
-    resolution = DELAY_RESOLUTION_S.get(backend, 0.0)
-    if settings.backoff_jitter <= 0:
-        return kit.TimingFacts(jitter=kit.JitterModel.NONE, resolution_s=resolution)
-    return kit.TimingFacts(
-        jitter=kit.JitterModel.RATIO,
-        jitter_ratio=settings.backoff_jitter,
-        resolution_s=resolution,
-    )
-
-
-def capabilities(settings: Settings, *, own_tests: bool) -> frozenset[kit.Capability]:
-    """Return what a runtime app offers with ``settings``.
-
-    The runtime has every engine feature; the settings switch off the dead-letter queue
-    (``dead_letter_queue``) and manual replay (``manual_retry``). ``broker_restart`` is not
-    declared: the run uses the app's broker, which the kit never restarts.
-    """
-    caps = set(kit.Capability) - {kit.Capability.BROKER_RESTART, kit.Capability.OWN_TESTS}
-    if not settings.dead_letter_queue:
-        caps -= {kit.Capability.DEAD_LETTER, kit.Capability.REPLAY}
-    if not settings.manual_retry:
-        caps.discard(kit.Capability.REPLAY)
-    if own_tests:
-        caps.add(kit.Capability.OWN_TESTS)
-    return frozenset(caps)
-
-
-def own_test_command(project: Path) -> tuple[str, ...]:
-    """Return the project's own suite command (``pytest tests``) when it has a tests folder."""
-    if not (project / "tests").is_dir():
-        return ()
-    return (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests")
 
 
 @dataclass
@@ -158,15 +54,17 @@ class RuntimeAdapter:
     app_ref: str
     search: Path
     user_app: App
+    private_broker: bool = False  # run on a redis-server of the run's own (broker_restart)
+    _broker: PrivateRedis | None = None
     _ctx: kit.RunContext | None = None
     _run: App | None = None
     _store: RunStore | None = None
     _health: HealthServer | None = None
     _log_handler: logging.Handler | None = None
     _log_state: tuple[int, bool] = (logging.NOTSET, True)  # the logger's level and propagate
-    _workers: dict[str, _Process] = field(default_factory=dict)
-    _schedulers: dict[str, _Process] = field(default_factory=dict)
-    _standby: tuple[str, _Process] | None = None
+    _workers: dict[str, RunProcess] = field(default_factory=dict)
+    _schedulers: dict[str, RunProcess] = field(default_factory=dict)
+    _standby: tuple[str, RunProcess] | None = None
     _env: dict[str, str] = field(default_factory=dict)
     _counter: int = 0
 
@@ -189,19 +87,21 @@ class RuntimeAdapter:
     def describe(self) -> kit.Description:
         """Capabilities, probe catalogue and the app's own job types, read from the App."""
         settings = self._settings()
-        facts = _timing_facts(settings, self.user_app.backend)
+        facts = timing_facts(settings, self.user_app.backend)
         probe_specs = tuple(
             replace(spec, timing_facts=facts) for spec in probes.probe_catalogue(self._timing())
         )
         own = tuple(
-            _job_spec(job, settings, self.user_app.schedules) for job in self.user_app.catalogue
+            job_spec(job, settings, self.user_app.schedules) for job in self.user_app.catalogue
         )
         test_command = own_test_command(self.search)
         return kit.Description(
             name=f"jobforge-runtime app {self.app_ref}",
             version=__version__,
             backend=backend_label(self.user_app.backend, settings),
-            capabilities=capabilities(settings, own_tests=bool(test_command)),
+            capabilities=capabilities(
+                settings, own_tests=bool(test_command), private_broker=self.private_broker
+            ),
             jobs=(*probe_specs, *own),
             worker_concurrency=settings.worker_concurrency,
             global_concurrency=settings.global_concurrency,
@@ -217,12 +117,16 @@ class RuntimeAdapter:
         self._ctx = ctx
         ctx.workdir.mkdir(parents=True, exist_ok=True)
         log_file = ctx.workdir / "jobs.log.jsonl"
+        if self.private_broker:
+            self._broker = PrivateRedis(ctx.workdir / "redis")
+            self._broker.start()
         settings = run_settings(
             self.user_app,
             timing=ctx.timing,
             workdir=ctx.workdir,
             run_id=ctx.run_id,
             log_file=log_file,
+            broker_url=self._broker.url if self._broker is not None else None,
         )
         self._run = run_app(self.user_app, settings, ctx.timing)
         plan = RunPlan(
@@ -281,13 +185,39 @@ class RuntimeAdapter:
             logger.propagate = self._log_state[1]
             self._log_handler.close()
             self._log_handler = None
-        if self._store is not None:
-            self._store.destroy()
-            self._store = None
+        try:
+            if self._store is not None:
+                self._store.destroy()
+                self._store = None
+        finally:
+            if self._broker is not None:
+                self._broker.crash()
+                self._broker = None
+
+    # the private broker (JOBFORGE_PRIVATE_BROKER=1) ---------------------------------------
+
+    def _private(self) -> PrivateRedis:
+        if self._broker is None:
+            raise NotImplementedError(
+                "broker faults need the run's private broker: set JOBFORGE_PRIVATE_BROKER=1"
+            )
+        return self._broker
+
+    def restart_broker(self) -> None:
+        """Crash the run's redis-server and start it again with its data."""
+        self._private().restart()
+
+    def stop_broker(self) -> None:
+        """Crash the run's redis-server and leave it down."""
+        self._private().crash()
+
+    def start_broker(self) -> None:
+        """Start the run's redis-server again."""
+        self._private().start()
 
     # processes -----------------------------------------------------------------------------
 
-    def _spawn(self, role: str, *, stdin: bool = False) -> tuple[str, _Process]:
+    def _spawn(self, role: str, *, stdin: bool = False) -> tuple[str, RunProcess]:
         assert self._ctx is not None
         self._counter += 1
         name = f"{role}-{self._counter}"
@@ -303,7 +233,7 @@ class RuntimeAdapter:
                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                 start_new_session=True,
             )
-        return name, _Process(popen=popen, log=log)
+        return name, RunProcess(popen=popen, log=log)
 
     def start_workers(self, count: int) -> list[str]:
         """Start ``count`` worker processes (the App's own worker); return once they take work."""
@@ -476,5 +406,16 @@ class RuntimeAdapter:
 
 
 def make_adapter(app: str, *, search: Path) -> RuntimeAdapter:
-    """Load the user's App from ``app`` (``module:attr``) and return its adapter."""
-    return RuntimeAdapter(app_ref=app, search=search, user_app=load_app(app, search=search))
+    """Load the user's App from ``app`` (``module:attr``) and return its adapter.
+
+    ``JOBFORGE_PRIVATE_BROKER=1`` runs a Redis-backed app on a redis-server of the run's own,
+    which the kit may crash and restart (``broker_restart``).
+    """
+    user_app = load_app(app, search=search)
+    private = wanted()
+    if private and user_app.backend == "huey":
+        raise UsageError(
+            f"JOBFORGE_PRIVATE_BROKER=1: the app {app!r} runs on Huey with SQLite, which has no "
+            "broker to restart; unset JOBFORGE_PRIVATE_BROKER"
+        )
+    return RuntimeAdapter(app_ref=app, search=search, user_app=user_app, private_broker=private)

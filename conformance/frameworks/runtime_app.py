@@ -175,7 +175,13 @@ class RunPlan:
 
 
 def run_settings(
-    app: App, *, timing: Timing, workdir: Path, run_id: str, log_file: Path
+    app: App,
+    *,
+    timing: Timing,
+    workdir: Path,
+    run_id: str,
+    log_file: Path,
+    broker_url: str | None = None,
 ) -> Settings:
     """Return the app's resolved settings moved onto the run's own store, at the run's scale.
 
@@ -184,7 +190,8 @@ def run_settings(
     own: a SQLite file in ``workdir``, or the app's Redis under a key prefix of the run's.
     Leases, polling and worker liveness take the run's scale; alerts reach only the ledger (the
     user's webhook and mail are never sent probe alerts); per-job events are logged as JSON lines
-    to ``log_file``.
+    to ``log_file``. ``broker_url`` replaces the broker (and the ledger beside it): a private
+    Redis of the run's.
     """
     base = app.resolved_settings()
     changes: dict[str, Any] = {
@@ -207,6 +214,9 @@ def run_settings(
     }
     if app.backend == "huey":
         changes["broker_url"] = f"sqlite:///{workdir / 'jobs.sqlite3'}"
+        changes["ledger_url"] = ""
+    elif broker_url is not None:
+        changes["broker_url"] = broker_url
         changes["ledger_url"] = ""
     return Settings.parse({**base.model_dump(), **changes}, source="the run's settings")
 
