@@ -116,11 +116,15 @@ def load_app(ref: str, *, search: Path) -> App:
         sys.path.insert(0, str(search))
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not module_name.startswith(exc.name):
+            raise _import_failed(ref, module_name, exc) from exc
         raise ConformanceError(
-            f"--app {ref!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc}); "
-            f"install your project in this environment or run from its directory ({search})"
+            f"--app {ref!r}: cannot import {module_name!r} ({exc}); install your project in "
+            f"this environment or run from its directory ({search})"
         ) from exc
+    except Exception as exc:
+        raise _import_failed(ref, module_name, exc) from exc
     target = getattr(module, attr, None)
     if target is None:
         raise UsageError(
@@ -139,6 +143,15 @@ def load_app(ref: str, *, search: Path) -> App:
             f"reserved probe names; rename them (your job types: {', '.join(app_names)})"
         )
     return target
+
+
+def _import_failed(ref: str, module_name: str, exc: BaseException) -> ConformanceError:
+    text = " ".join(str(exc).split())
+    return ConformanceError(
+        f"--app {ref!r}: importing {module_name!r} raised {type(exc).__name__}: {text}; "
+        "fix that error in your project (python -c 'import "
+        f"{module_name}' shows it)"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

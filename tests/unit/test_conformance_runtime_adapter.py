@@ -55,12 +55,21 @@ def _load(ref: str, search: Path) -> RuntimeAdapter:
         ("rt_no_such_module:APP", ConformanceError, "cannot import 'rt_no_such_module'"),
         ("{module}:NOPE", UsageError, "has no attribute 'NOPE'; name the variable holding"),
         ("{module}:SETTINGS", UsageError, "is a Settings, not a jobforge_runtime.App"),
+        (
+            "{module}_broken:APP",
+            ConformanceError,
+            "raised SettingsError: @job('pings.ping'): timeout_s=-1; use a number",
+        ),
     ],
 )
 def test_a_bad_app_reference_fails_in_one_line_naming_the_fix(
     tmp_path: Path, ref: str, error: type[Exception], says: str
 ) -> None:
     module = _module(tmp_path)
+    broken = APP_MODULE.format(name="pings.ping", dlq=True, jitter=0.25).replace(
+        "@job(", "@job(timeout_s=-1, name="
+    )
+    (tmp_path / f"{module}_broken.py").write_text(broken, encoding="utf-8")
     with pytest.raises(error) as caught:
         _load(ref.format(module=module), tmp_path)
     message = str(caught.value)
