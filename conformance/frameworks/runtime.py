@@ -42,7 +42,7 @@ from .runtime_description import capabilities, job_spec, own_test_command, timin
 from .runtime_processes import RunProcess
 from .runtime_recording import backend_label
 from .runtime_store import RunStore, reset, store_of
-from .runtime_worker import STANDING_BY
+from .runtime_worker import SCHEDULER_POLL_S, STANDING_BY
 
 _WORKER_MODULE = "jobforge.conformance.frameworks.runtime_worker"
 
@@ -88,8 +88,11 @@ class RuntimeAdapter:
         """Capabilities, probe catalogue and the app's own job types, read from the App."""
         settings = self._settings()
         facts = timing_facts(settings, self.user_app.backend)
+        # The run's schedulers pass every SCHEDULER_POLL_S: that is the tick of scheduled work.
+        ticked = replace(facts, resolution_s=max(facts.resolution_s, SCHEDULER_POLL_S))
         probe_specs = tuple(
-            replace(spec, timing_facts=facts) for spec in probes.probe_catalogue(self._timing())
+            replace(spec, timing_facts=ticked if spec.name == probes.PROBE_SCHEDULED else facts)
+            for spec in probes.probe_catalogue(self._timing())
         )
         own = tuple(
             job_spec(job, settings, self.user_app.schedules) for job in self.user_app.catalogue

@@ -117,7 +117,7 @@ def load_app(ref: str, *, search: Path) -> App:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name is None or not module_name.startswith(exc.name):
+        if exc.name is None or not (module_name + ".").startswith(exc.name + "."):
             raise _import_failed(ref, module_name, exc) from exc
         raise ConformanceError(
             f"--app {ref!r}: cannot import {module_name!r} ({exc}); install your project in "

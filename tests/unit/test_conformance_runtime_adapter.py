@@ -9,7 +9,7 @@ import pytest
 from jobforge.conformance.adapter import Capability, JitterModel
 from jobforge.conformance.frameworks import load_framework_adapter
 from jobforge.conformance.frameworks.runtime import RuntimeAdapter
-from jobforge.conformance.probes import PROBE_DEFAULT, PROBE_TYPES
+from jobforge.conformance.probes import PROBE_DEFAULT, PROBE_SCHEDULED, PROBE_TYPES
 
 from jobforge.errors import ConformanceError, UsageError
 
@@ -88,6 +88,9 @@ def test_the_description_is_read_from_the_apps_settings(tmp_path: Path) -> None:
     assert Capability.OWN_TESTS not in kept.capabilities  # no tests/ folder beside the app
     facts = kept.job(PROBE_DEFAULT).timing_facts
     assert facts is not None and (facts.jitter, facts.jitter_ratio) == (JitterModel.RATIO, 0.25)
+    scheduled = kept.job(PROBE_SCHEDULED).timing_facts
+    assert scheduled is not None and scheduled.resolution_s == 0.05  # the scheduler's pass
+    assert facts.resolution_s == 0.01  # Huey's due jobs are moved every 10 ms
     assert kept.backend == "sqlite+huey"
     assert {spec.name for spec in kept.jobs} == {*PROBE_TYPES, "pings.ping"}
     bare = _load(f"{_module(tmp_path, dlq=False, jitter=0.0)}:APP", tmp_path).describe()
