@@ -197,13 +197,13 @@ def _unasserted(body: TestBody) -> str:
 def job_types_exercised(env: Env) -> Verdict:
     """Check that test bodies ran a job of every catalogued type and asserted about it.
 
-    The catalogue is the implementation's own job types: the kit's probe types are the kit's
-    instruments, run by the kit (a bundled adapter adds them to an app whose own suite never
-    knew them). An implementation whose catalogue holds only probe types must test those.
+    The catalogue is the implementation's own job types; the kit's probe types count only for
+    an implementation that declares nothing else (a bundled adapter adds them to a user's app,
+    whose suite cannot know them).
     """
     recording = _observed(suite(env))
-    names = sorted(spec.name for spec in env.description.jobs)
-    catalogued = [name for name in names if name not in PROBE_TYPES] or names
+    every = [spec.name for spec in env.description.jobs]
+    catalogued = sorted([name for name in every if name not in PROBE_TYPES] or every)
     findings = [
         _why_not_counted(f"job type {name}", name in recording.seen_job_types)
         for name in catalogued

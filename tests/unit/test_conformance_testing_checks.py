@@ -30,16 +30,25 @@ def run(job_type):
 
 
 class OwnSuite(ReferenceAdapter):
-    """The reference, with its own test command replaced by a suite in ``directory``."""
+    """The reference, with its own test command replaced by a suite in ``directory``.
 
-    def __init__(self, directory: Path) -> None:
+    ``own_jobs`` are job types of its own beside the kit's probes, as a bundled adapter declares
+    a user's app.
+    """
+
+    def __init__(self, directory: Path, own_jobs: tuple[JobSpec, ...] = ()) -> None:
         super().__init__()
         self.directory = directory
+        self.own_jobs = own_jobs
 
     def describe(self) -> Description:
         command = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", ".")
+        described = super().describe()
         return dataclasses.replace(
-            super().describe(), test_command=command, test_cwd=self.directory
+            described,
+            jobs=(*described.jobs, *self.own_jobs),
+            test_command=command,
+            test_cwd=self.directory,
         )
 
 
@@ -50,20 +59,11 @@ def suite_dir(tmp_path: Path) -> Iterator[Path]:
     yield directory
 
 
-class WithOwnJobType(OwnSuite):
-    """An implementation with a job type of its own beside the kit's probe types."""
-
-    def describe(self) -> Description:
-        own = JobSpec(name="shop.receipt", kind="immediate")
-        described = super().describe()
-        return dataclasses.replace(described, jobs=(*described.jobs, own))
-
-
 def _testing(
-    directory: Path, body: str, adapter_type: type[OwnSuite] = OwnSuite
+    directory: Path, body: str, own_jobs: tuple[JobSpec, ...] = ()
 ) -> dict[str, tuple[str, tuple[str, ...]]]:
     (directory / "test_own.py").write_text(HEADER + body, encoding="utf-8")
-    adapter = adapter_type(directory)
+    adapter = OwnSuite(directory, own_jobs)
     checks = [check for check in registry().values() if check.dimension == "testing"]
     try:
         results = Runner(adapter, checks=checks).run()
@@ -134,16 +134,27 @@ def test_crashes():
     )
 
 
-def test_with_job_types_of_its_own_the_suite_must_run_those_not_the_probe_types(
+def test_with_job_types_of_its_own_the_suite_need_not_run_the_kits_probes(
     suite_dir: Path,
 ) -> None:
-    body = """
-def test_receipt():
-    assert run("{job_type}") == "done"
-"""
-    own = _testing(suite_dir, body.format(job_type="shop.receipt"), WithOwnJobType)
-    assert own["testing.job_types_exercised"][0] == "pass", own
-    probes_only = _testing(suite_dir, body.format(job_type="probe.default"), WithOwnJobType)
-    verdict, evidence = probes_only["testing.job_types_exercised"]
-    assert verdict == "fail"
-    assert evidence == ("job type shop.receipt: never executed by the test suite",)
+    own = (JobSpec(name="emails.send", kind="immediate"),)
+    ran_own = _testing(
+        suite_dir,
+        """
+def test_sends():
+    assert run("emails.send") == "done"
+""",
+        own,
+    )
+    assert ran_own["testing.job_types_exercised"][0] == "pass", ran_own
+    ran_probes = _testing(
+        suite_dir,
+        """
+def test_probe():
+    assert run("probe.default") == "done"
+""",
+        own,
+    )
+    assert ran_probes["testing.job_types_exercised"][0] == "fail"
+    evidence = " ".join(ran_probes["testing.job_types_exercised"][1])
+    assert "job type emails.send" in evidence and "probe.long" not in evidence

@@ -30,6 +30,11 @@ def visibility_timeout_s(settings: Settings, catalogue: Catalogue) -> float:
     return max(3600.0, 2 * longest, 2 * settings.backoff_max_s)
 
 
+def celery_priority(priority: int) -> int:
+    """Map a job priority (higher runs first) onto Celery's Redis steps (0 runs first)."""
+    return 9 - max(0, min(9, priority))
+
+
 def celery_app(settings: Settings, catalogue: Catalogue) -> Celery:
     """Return the Celery app: JSON only, late acks, prefetch 1, keys under the key prefix."""
     if not settings.broker_url.startswith(("redis://", "rediss://")):
@@ -53,18 +58,11 @@ def celery_app(settings: Settings, catalogue: Catalogue) -> Celery:
         broker_transport_options={
             "visibility_timeout": visibility_timeout_s(settings, catalogue),
             "global_keyprefix": f"{settings.key_prefix}:celery:",
+            "priority_steps": list(range(10)),  # one Redis list per step; 0 is served first
+            "queue_order_strategy": "priority",
         },
     )
     return app
-
-
-def redis_priority(priority: int) -> int:
-    """Return the Redis transport's priority of a job's: 0 runs first there, 9 last.
-
-    The runtime's priorities run higher first; kombu's Redis transport serves priority 0 first,
-    so the value is clamped to 0..9 and turned around.
-    """
-    return 9 - max(0, min(9, priority))
 
 
 class CeleryDispatcher:
@@ -92,7 +90,7 @@ class CeleryDispatcher:
         self.task.apply_async(
             args=(job_id, job_type),
             queue=f"{self.settings.key_prefix}.{queue}",
-            priority=redis_priority(priority),
+            priority=celery_priority(priority),
             countdown=delay_s if delay_s > 0 else None,
         )
 
