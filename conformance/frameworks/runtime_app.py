@@ -211,7 +211,9 @@ def run_settings(
         "key_prefix": f"jobforge-conf-{run_id}",
         "worker_concurrency": min(base.worker_concurrency, MAX_WORKER_CONCURRENCY),
         "lease_s": timing.lease_s,
-        "worker_alive_s": timing.lease_s,
+        # Workers beat every third of a lease; two leases of silence ride out a loaded machine
+        # and still show a stopped worker well within the kit's health notice (3 leases + 5 s).
+        "worker_alive_s": 2 * timing.lease_s,
         "poll_max_delay_s": 0.02,
         "redispatch_after_s": max(5.0, 3 * timing.lease_s),
         "timeout_s": timing.timeout_s,
