@@ -9,7 +9,7 @@ from pathlib import Path
 
 import fixture_app
 import pytest
-from runtime_support import HERE, Clock, Processes, RecordingDispatcher
+from runtime_support import HERE, Clock, Processes, RecordingDispatcher, redis_url
 
 from jobforge_runtime.alerts import Alerter, LedgerSink
 from jobforge_runtime.ledger import Ledger
@@ -22,24 +22,6 @@ from jobforge_runtime.settings import Settings
 def clock() -> Clock:
     """Return a clock the test moves by hand."""
     return Clock()
-
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-REDIS_URL = os.environ.get("RUNTIME_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def redis_url() -> str:
-    """Return the shared Redis's URL, or skip (locally) / fail (under CI) when it is down."""
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        reason = f"Redis at {REDIS_URL} is not reachable ({exc}); start it (README 'Services')"
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return REDIS_URL
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -80,9 +62,9 @@ def make_runtime(
     return build
 
 
-@pytest.fixture(params=["huey", "celery"])
+@pytest.fixture(params=["huey", "celery", "rq"])
 def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Processes]:
-    """Start real worker processes: Huey on SQLite in ``tmp_path``, or Celery on Redis."""
+    """Start real worker processes: Huey on SQLite in ``tmp_path``, or Celery or RQ on Redis."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBS_")}
     prefix = f"rt-test-{uuid.uuid4().hex[:12]}"
     broker = f"sqlite:///{tmp_path / 'jobs.db'}" if request.param == "huey" else redis_url()
@@ -101,7 +83,7 @@ def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Proces
     group = Processes(tmp_path, env)
     yield group
     group.stop_all()
-    if request.param == "celery":
+    if request.param != "huey":
         import redis
 
         client = redis.Redis.from_url(broker)

@@ -11,9 +11,34 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from jobforge_runtime.records import JobRecord, JobStatus
 
 HERE = Path(__file__).resolve().parent
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+REDIS_URL = os.environ.get("RUNTIME_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_URL = os.environ.get(
+    "RUNTIME_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def _missing(reason: str) -> None:
+    """Skip the test (locally) or fail it (under CI) because a service is missing."""
+    if IN_CI:
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def redis_url() -> str:
+    """Return the shared Redis's URL, or skip (locally) / fail (under CI) when it is down."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        _missing(f"Redis at {REDIS_URL} is not reachable ({exc}); start it (README 'Services')")
+    return REDIS_URL
 
 
 @dataclass

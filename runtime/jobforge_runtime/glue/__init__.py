@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 BACKENDS = {
     "huey": ("jobforge_runtime.glue.huey", "huey"),
     "celery": ("jobforge_runtime.glue.celery", "celery"),
+    "rq": ("jobforge_runtime.glue.rq", "rq"),
 }
 
 
