@@ -12,8 +12,9 @@ from jobforge_runtime.catalogue import AnyJob
 from .. import adapter as kit
 
 #: Resolution of delayed work per backend: Huey's due jobs are moved by the runtime's glue every
-#: 10 ms; Celery holds a countdown in the worker's timer (continuous).
-DELAY_RESOLUTION_S = {"huey": 0.01, "celery": 0.0}
+#: 10 ms; Celery holds a countdown in the worker's timer (continuous); RQ's are moved from the
+#: runtime's delayed set every 20 ms (``jobforge_runtime.glue.rq.MOVE_EVERY_S``).
+DELAY_RESOLUTION_S = {"huey": 0.01, "celery": 0.0, "rq": 0.02}
 
 
 def job_spec(job: AnyJob, settings: Settings, schedules: Sequence[Schedule]) -> kit.JobSpec:

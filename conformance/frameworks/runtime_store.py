@@ -110,7 +110,11 @@ def store_of(runtime: Runtime) -> RunStore:
         options = getattr(getattr(app, "conf", None), "broker_transport_options", None) or {}
         broker_prefix = str(options.get("global_keyprefix", ""))
 
+        own_purge = getattr(runtime.dispatcher, "purge", None)  # a dispatcher that purges itself
+
         def purge() -> object:
+            if callable(own_purge):
+                return own_purge()
             if app is None:
                 return 0
             return app.control.purge()

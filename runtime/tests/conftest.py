@@ -9,7 +9,15 @@ from pathlib import Path
 
 import fixture_app
 import pytest
-from runtime_support import HERE, Clock, Processes, RecordingDispatcher, redis_url
+from runtime_support import (
+    HERE,
+    Clock,
+    Processes,
+    RecordingDispatcher,
+    drop_postgres_tables,
+    postgres_url,
+    redis_url,
+)
 
 from jobforge_runtime.alerts import Alerter, LedgerSink
 from jobforge_runtime.ledger import Ledger
@@ -24,11 +32,20 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    """Yield a real ledger of each store: SQLite in ``tmp_path``, Redis under a unique prefix."""
+    """Yield a real ledger of each store: SQLite in ``tmp_path``, Redis or PostgreSQL by prefix."""
     if request.param == "sqlite":
         yield SqliteLedger(tmp_path / "jobs.db")
+        return
+    if request.param == "postgres":
+        from jobforge_runtime.ledger.postgres import PostgresLedger
+
+        url, prefix = postgres_url(), f"rt_test_{uuid.uuid4().hex[:12]}"
+        store = PostgresLedger(url, prefix=prefix, pool_size=2)
+        yield store
+        store.close()
+        drop_postgres_tables(url, prefix)
         return
     from jobforge_runtime.ledger.redis import RedisLedger
 

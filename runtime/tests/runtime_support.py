@@ -41,6 +41,33 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+def postgres_url() -> str:
+    """Return the PostgreSQL URL of the tests, or skip (locally) / fail (under CI) when down."""
+    import psycopg
+
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=2) as conn:
+            conn.execute("select 1")
+    except psycopg.Error as exc:
+        _missing(f"PostgreSQL at {POSTGRES_URL} is not reachable ({exc}); start it")
+    return POSTGRES_URL
+
+
+def drop_postgres_tables(url: str, prefix: str) -> None:
+    """Drop the tables a test made under ``prefix`` (and nothing else)."""
+    import psycopg
+
+    table_prefix = prefix.replace(".", "_").replace(":", "_").replace("-", "_").lower() + "_"
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "select tablename from pg_tables where schemaname = current_schema()"
+            " and starts_with(tablename, %s)",
+            (table_prefix,),
+        ).fetchall()
+        for (name,) in rows:
+            conn.execute(f'drop table if exists "{name}" cascade')  # type: ignore[arg-type]
+
+
 @dataclass
 class RecordingDispatcher:
     """An in-memory dispatcher: remembers what was queued (the seam's unit-test implementation)."""

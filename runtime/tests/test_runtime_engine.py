@@ -13,6 +13,7 @@ from runtime_support import Clock, RecordingDispatcher
 
 from jobforge_runtime.errors import NotInDeadLetterQueueError
 from jobforge_runtime.execution import execute
+from jobforge_runtime.ledger.postgres import PostgresLedger
 from jobforge_runtime.ledger.sqlite import SqliteLedger
 from jobforge_runtime.records import ClaimLimits, ClaimOutcome, JobStatus, NewJob, Settlement
 from jobforge_runtime.recovery import LeaseKeeper, reap
@@ -52,7 +53,9 @@ def test_a_job_whose_message_cannot_be_queued_is_never_lost(
     dispatcher.fail = True
     with pytest.raises(ConnectionError):
         runtime.enqueue(fixture_app.work, fixture_app.Work(key="lost"))
-    if isinstance(runtime.ledger, SqliteLedger):  # record and message share one transaction
+    if isinstance(
+        runtime.ledger, (SqliteLedger, PostgresLedger)
+    ):  # record and message: one transaction
         assert runtime.ledger.list_jobs() == []
         return
     # A store that cannot share the broker's transaction keeps the job; the reaper publishes it.

@@ -131,6 +131,14 @@ class RqDispatcher:
             self.dispatch(job_id, job_type, queue=queue, priority=priority, delay_s=0.0)
         return len(taken)
 
+    def purge(self) -> int:
+        """Empty this app's RQ queues and its delayed set; return how many messages went."""
+        gone = int(self.connection.zcard(self.delayed_key))
+        self.connection.delete(self.delayed_key)
+        for queue in self.queues.values():
+            gone += queue.empty()  # type: ignore[no-untyped-call]
+        return gone
+
     def ping(self) -> bool:
         """Return True when the broker answers."""
         try:
