@@ -13,8 +13,10 @@ from .. import adapter as kit
 
 #: Resolution of delayed work per backend: Huey's due jobs are moved by the runtime's glue every
 #: 10 ms; Celery holds a countdown in the worker's timer (continuous); RQ's are moved from the
-#: runtime's delayed set every 20 ms (``jobforge_runtime.glue.rq.MOVE_EVERY_S``).
-DELAY_RESOLUTION_S = {"huey": 0.01, "celery": 0.0, "rq": 0.02}
+#: runtime's delayed set every 10 ms (``jobforge_runtime.glue.rq.MOVE_EVERY_S``).
+DELAY_RESOLUTION_S = {"huey": 0.01, "celery": 0.0, "rq": 0.01}
+#: procrastinate finds due delayed jobs by polling every ``poll_max_delay_s`` (immediate ones by
+#: LISTEN/NOTIFY): that interval is its resolution.
 
 
 def job_spec(job: AnyJob, settings: Settings, schedules: Sequence[Schedule]) -> kit.JobSpec:
@@ -42,6 +44,8 @@ def job_spec(job: AnyJob, settings: Settings, schedules: Sequence[Schedule]) -> 
 def timing_facts(settings: Settings, backend: str) -> kit.TimingFacts:
     """How the runtime times retries and delayed jobs: ratio jitter of the settings' fraction."""
     resolution = DELAY_RESOLUTION_S.get(backend, 0.0)
+    if backend == "procrastinate":
+        resolution = settings.poll_max_delay_s
     if settings.backoff_jitter <= 0:
         return kit.TimingFacts(jitter=kit.JitterModel.NONE, resolution_s=resolution)
     return kit.TimingFacts(

@@ -11,6 +11,7 @@ user's package needs no scoring code for the testing dimension either.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -35,9 +36,19 @@ class SuiteObserver:
     def __init__(self, *, dead_letter_queue: bool) -> None:
         """Record dead letters when the app keeps a dead-letter queue."""
         self.dead_letter_queue = dead_letter_queue
+        self.broker = ""  # the backend label, recorded once per process that reports events
+        self._recorded_in = 0
+
+    def record_broker(self, broker: str) -> None:
+        """Record that this process uses ``broker``."""
+        self.broker = broker
+        self._recorded_in = os.getpid()
+        testing_hooks.record_broker(broker, real=True)
 
     def __call__(self, event: str, fields: Mapping[str, Any]) -> None:
-        """Record one runtime event."""
+        """Record one runtime event (and the broker, first, from a process forked since)."""
+        if self.broker and self._recorded_in != os.getpid():  # e.g. RQ's work-horse
+            self.record_broker(self.broker)
         job_type = str(fields.get("job_type") or "")
         if event == "started":
             testing_hooks.record_job(job_type)
@@ -61,5 +72,6 @@ def observer_for(app: App, runtime: Runtime) -> SuiteObserver | None:
     if not testing_hooks.recording():
         return None
     settings = runtime.settings
-    testing_hooks.record_broker(backend_label(app.backend, settings), real=True)
-    return _OBSERVERS[settings.dead_letter_queue]
+    observer = _OBSERVERS[settings.dead_letter_queue]
+    observer.record_broker(backend_label(app.backend, settings))
+    return observer

@@ -99,6 +99,45 @@ class RedisRunStore:
         self.client.close()
 
 
+class PostgresRunStore:
+    """The tables named after the run's key prefix, and its procrastinate jobs, in PostgreSQL."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        """Work on ``<prefix>_*`` tables and ``<prefix>.*`` procrastinate queues at ``url``."""
+        self.url = url
+        self.prefix = prefix
+        self.tables = prefix.replace(".", "_").replace(":", "_").replace("-", "_").lower() + "_"
+
+    def _apply(self, *, drop: bool) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn, conn.transaction():
+            names = [
+                row[0]
+                for row in conn.execute(
+                    "select tablename from pg_tables where schemaname = current_schema()"
+                    " and starts_with(tablename, %s)",
+                    (self.tables,),
+                )
+            ]
+            for name in names:
+                verb = "drop table if exists" if drop else "delete from"
+                conn.execute(f'{verb} "{name}"')
+            if conn.execute("select to_regclass('procrastinate_jobs')").fetchone() != (None,):
+                conn.execute(
+                    "delete from procrastinate_jobs where starts_with(queue_name, %s)",
+                    (self.prefix + ".",),
+                )
+
+    def wipe(self) -> None:
+        """Delete every row of the run's tables and its procrastinate jobs, in one transaction."""
+        self._apply(drop=False)
+
+    def destroy(self) -> None:
+        """Drop the run's tables and delete its procrastinate jobs."""
+        self._apply(drop=True)
+
+
 def store_of(runtime: Runtime) -> RunStore:
     """Return the run's store of ``runtime`` (from its ledger URL)."""
     settings = runtime.settings
@@ -120,9 +159,12 @@ def store_of(runtime: Runtime) -> RunStore:
             return app.control.purge()
 
         return RedisRunStore(url, settings.key_prefix, broker_prefix=broker_prefix, purge=purge)
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresRunStore(url, settings.key_prefix)
     raise ConformanceError(
-        f"ledger URL {url!r}: the jobforge-runtime adapter can keep a run's jobs only in SQLite "
-        "or Redis; set JOBS_BROKER_URL (or JOBS_LEDGER_URL) to a sqlite:/// or redis:// URL"
+        f"ledger URL {url!r}: the jobforge-runtime adapter can keep a run's jobs only in SQLite, "
+        "Redis or PostgreSQL; set JOBS_BROKER_URL (or JOBS_LEDGER_URL) to a sqlite:///, "
+        "redis:// or postgresql:// URL"
     )
 
 

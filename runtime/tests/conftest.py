@@ -79,12 +79,18 @@ def make_runtime(
     return build
 
 
-@pytest.fixture(params=["huey", "celery", "rq"])
+@pytest.fixture(params=["huey", "celery", "rq", "procrastinate"])
 def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Processes]:
     """Start real worker processes: Huey on SQLite in ``tmp_path``, or Celery or RQ on Redis."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBS_")}
     prefix = f"rt-test-{uuid.uuid4().hex[:12]}"
-    broker = f"sqlite:///{tmp_path / 'jobs.db'}" if request.param == "huey" else redis_url()
+    if request.param == "huey":
+        broker = f"sqlite:///{tmp_path / 'jobs.db'}"
+    elif request.param == "procrastinate":
+        broker = postgres_url()
+        prefix = prefix.replace("-", "_")
+    else:
+        broker = redis_url()
     env.update(
         {
             "PYTHONPATH": os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]),
@@ -100,7 +106,9 @@ def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Proces
     group = Processes(tmp_path, env)
     yield group
     group.stop_all()
-    if request.param != "huey":
+    if request.param == "procrastinate":
+        drop_postgres_tables(broker, prefix)
+    elif request.param != "huey":
         import redis
 
         client = redis.Redis.from_url(broker)

@@ -140,3 +140,13 @@ def test_sigkill_of_the_worker_alone_kills_its_horse_and_the_lease_recovers_the_
     record = wait_for(lambda: app.runtime.status(job_id), is_final)
     assert (record.status, record.attempts) == (JobStatus.COMPLETED, 2)
     assert time.monotonic() - killed_at < 20  # a few leases, not RQ's cleanup after the timeout
+
+
+def test_a_higher_priority_goes_to_an_rq_queue_the_worker_takes_from_first(app: App) -> None:
+    dispatcher = _dispatcher(app)
+    dispatcher.dispatch("j-low", "test.work", queue="default", priority=0, delay_s=0)
+    dispatcher.dispatch("j-high", "test.work", queue="default", priority=5, delay_s=0)
+    dispatcher.dispatch("j-top", "test.work", queue="default", priority=50, delay_s=0)
+    levels = dispatcher.levels["default"]
+    assert [levels[n].count for n in (0, 5, 9)] == [1, 1, 1]
+    assert dispatcher.purge() == 3

@@ -43,7 +43,20 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    if backend != "huey":  # celery or rq: the session's keys in the shared Redis
+    if backend == "procrastinate":  # the session's tables and procrastinate jobs
+        import psycopg
+
+        tables = env["JOBS_KEY_PREFIX"].replace("-", "_") + "_"
+        with psycopg.connect(os.environ["JOBS_BROKER_URL"], autocommit=True) as conn:
+            for (name,) in conn.execute(
+                "select tablename from pg_tables where starts_with(tablename, %s)", (tables,)
+            ).fetchall():
+                conn.execute(f'drop table "{name}"')
+            conn.execute(
+                "delete from procrastinate_jobs where starts_with(queue_name, %s)",
+                (env["JOBS_KEY_PREFIX"] + ".",),
+            )
+    elif backend != "huey":  # celery or rq: the session's keys in the shared Redis
         import redis
 
         client = redis.Redis.from_url(os.environ["JOBS_BROKER_URL"])

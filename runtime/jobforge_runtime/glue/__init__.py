@@ -22,6 +22,7 @@ BACKENDS = {
     "huey": ("jobforge_runtime.glue.huey", "huey"),
     "celery": ("jobforge_runtime.glue.celery", "celery"),
     "rq": ("jobforge_runtime.glue.rq", "rq"),
+    "procrastinate": ("jobforge_runtime.glue.procrastinate", "procrastinate"),
 }
 
 

@@ -9,11 +9,14 @@ RQ's own machinery is bypassed where it would be wrong for the runtime:
   the scheduler lock. A delayed dispatch (retry backoff, ``delay_s``, a busy limit) goes into a
   sorted set of the runtime's (``<prefix>:rq:delayed``, score = due unix time as a float); every
   worker's mover takes due entries with one Lua script (so exactly one worker gets each) and
-  queues them on RQ every 20 ms. Workers never run RQ's scheduler (``with_scheduler=False``);
+  queues them on RQ every 10 ms. Workers never run RQ's scheduler (``with_scheduler=False``);
   periodic jobs come from the runtime's scheduler (one firing per tick across instances).
 * **Timeouts**: the runtime's per-attempt timer preempts the job inside the work-horse; RQ's
   ``job_timeout`` is set to the job's timeout rounded up plus one second, a backstop only (RQ
   kills a horse from the parent side 60 s past it).
+* **Priorities**: RQ has none, so each runtime queue is ten RQ queues, ``<prefix>.<queue>`` for
+  priority 0 (and below) and ``<prefix>.<queue>.p1`` ... ``.p9``; a worker listens to them
+  highest first (RQ takes from the first non-empty queue it listens to).
 * **Killed workers**: RQ leaves a SIGKILLed worker's job in its started registry until a cleanup
   long after the job's timeout. The runtime does not wait for it: the job's lease lapses and the
   reaper of any other worker or scheduler retries it within a lease.
@@ -28,15 +31,12 @@ RQ's own machinery is bypassed where it would be wrong for the runtime:
 
 from __future__ import annotations
 
-import ctypes
 import json
 import math
 import os
-import signal
 import threading
 import time
 import uuid
-from typing import Any
 
 import redis
 from rq import Queue, Worker
@@ -47,14 +47,17 @@ from jobforge_runtime.catalogue import Catalogue
 from jobforge_runtime.errors import SettingsError
 from jobforge_runtime.ledger.redis import RedisLedger
 from jobforge_runtime.logs import LOGGER_NAME, log_event
-from jobforge_runtime.recovery import Reaper, worker_name
+from jobforge_runtime.recovery import worker_name
 from jobforge_runtime.runtime import Runtime
 from jobforge_runtime.settings import Settings
+from jobforge_runtime.supervisor import die_with_parent, supervise
 
 #: The function RQ runs (by import path, so the message is plain JSON).
 TASK = "jobforge_runtime.glue.rq.run_job"
 #: How often each worker moves due delayed jobs onto RQ's queues.
-MOVE_EVERY_S = 0.02
+MOVE_EVERY_S = 0.01
+#: Priorities above 0 get RQ queues of their own, up to this one.
+TOP_PRIORITY = 9
 
 _TAKE_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 200)
@@ -82,14 +85,18 @@ class RqDispatcher:
         self.settings = settings
         self.catalogue = catalogue
         self.connection = redis.Redis.from_url(settings.broker_url)
-        self.queues = {
-            name: Queue(
-                f"{settings.key_prefix}.{name}",
-                connection=self.connection,
-                serializer=JSONSerializer,
-            )
+        self.levels = {
+            name: [
+                Queue(
+                    f"{settings.key_prefix}.{name}" + (f".p{level}" if level else ""),
+                    connection=self.connection,
+                    serializer=JSONSerializer,
+                )
+                for level in range(TOP_PRIORITY + 1)
+            ]
             for name in settings.queues
         }
+        self.queues = {name: levels[0] for name, levels in self.levels.items()}
         self.delayed_key = f"{settings.key_prefix}:rq:delayed"
         self._take_due = self.connection.register_script(_TAKE_DUE)
         self._id_prefix = _job_id_prefix(settings.key_prefix)
@@ -113,7 +120,8 @@ class RqDispatcher:
             member = json.dumps([job_id, job_type, queue, priority])
             self.connection.zadd(self.delayed_key, {member: time.time() + delay_s})
             return
-        self.queues[queue].enqueue_call(
+        level = max(0, min(TOP_PRIORITY, priority))
+        self.levels[queue][level].enqueue_call(
             TASK,
             args=(job_id, job_type),
             timeout=self.rq_timeout_s(job_type),
@@ -135,8 +143,9 @@ class RqDispatcher:
         """Empty this app's RQ queues and its delayed set; return how many messages went."""
         gone = int(self.connection.zcard(self.delayed_key))
         self.connection.delete(self.delayed_key)
-        for queue in self.queues.values():
-            gone += queue.empty()  # type: ignore[no-untyped-call]
+        for levels in self.levels.values():
+            for queue in levels:
+                gone += queue.empty()  # type: ignore[no-untyped-call]
         return gone
 
     def ping(self) -> bool:
@@ -174,33 +183,13 @@ def run_job(job_id: str, job_type: str) -> None:
     execute(runtime, job_id, job_type, worker=worker_name())
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies; elsewhere watch the parent."""
-    parent = os.getppid()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
-            if os.getppid() != parent:  # the parent died before the request
-                os._exit(1)
-            return
-    except (OSError, AttributeError):
-        pass
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
 class RuntimeWorker(Worker):
     """RQ's forking worker whose horses die with it and say their pid."""
 
     def setup_work_horse_signals(self) -> None:
         """In the horse: RQ's signals (SIGINT ignored), then die with the worker."""
         super().setup_work_horse_signals()  # type: ignore[no-untyped-call]
-        _die_with_parent()
+        die_with_parent()
         runtime = _WORKER_RUNTIME.get("runtime")
         if runtime is not None:
             log_event(
@@ -216,7 +205,7 @@ def _rq_worker(runtime: Runtime, queue: str) -> None:
     dispatcher = runtime.dispatcher
     assert isinstance(dispatcher, RqDispatcher)
     worker = RuntimeWorker(
-        [dispatcher.queues[queue]],
+        list(reversed(dispatcher.levels[queue])),  # highest priority first
         connection=redis.Redis.from_url(runtime.settings.broker_url),
         serializer=JSONSerializer,
         job_monitoring_interval=5,
@@ -228,9 +217,9 @@ def _rq_worker(runtime: Runtime, queue: str) -> None:
 def run_worker(runtime: Runtime, *, queue: str, concurrency: int) -> None:
     """Run ``concurrency`` RQ worker processes on ``queue`` with a reaper and a delay mover.
 
-    This process supervises: it forks the RQ workers (restarting one that dies), then moves due
-    delayed jobs and reaps lapsed leases until SIGTERM or SIGINT, which it passes on to the
-    workers (a warm stop: each finishes its running job) before it exits.
+    This process supervises (:func:`jobforge_runtime.supervisor.supervise`): it forks the RQ
+    workers, moves due delayed jobs and reaps lapsed leases until SIGTERM or SIGINT, which it
+    passes on to the workers (a warm stop: each finishes its running job).
     """
     dispatcher = runtime.dispatcher
     if not isinstance(dispatcher, RqDispatcher):
@@ -240,64 +229,17 @@ def run_worker(runtime: Runtime, *, queue: str, concurrency: int) -> None:
             f"queue={queue!r} is not one of the settings' queues {list(dispatcher.queues)}"
         )
     _WORKER_RUNTIME["runtime"] = runtime
-    children: set[int] = set()
-    stopping = threading.Event()
 
-    def fork_one() -> None:
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                _die_with_parent()  # a killed supervisor takes its RQ workers (and horses) along
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
-                _rq_worker(runtime, queue)
-            except BaseException:
-                code = 1
-                runtime.logger.exception("rq worker failed")
-            finally:
-                os._exit(code)
-        children.add(pid)
+    def move(stopping: threading.Event) -> None:
+        _move_loop(dispatcher, stopping)
 
-    def stop(signum: int, _frame: Any) -> None:
-        stopping.set()
-        for pid in list(children):
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                children.discard(pid)
-
-    for _ in range(concurrency):
-        fork_one()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    reaper = Reaper(runtime, worker=worker_name()).start()
-    mover = threading.Thread(target=_move_loop, args=(dispatcher, stopping), daemon=True)
-    mover.start()
-    pids = " ".join(str(pid) for pid in sorted(children))
-    log_event(
-        runtime.logger,
-        "worker_ready",
-        f"worker ready: supervisor pid {os.getpid()}, RQ worker pids {pids}",
+    supervise(
+        runtime,
         queue=queue,
-        worker=worker_name(),
+        concurrency=concurrency,
+        child=lambda: _rq_worker(runtime, queue),
+        loops=[move],
     )
-    try:
-        while children:
-            try:
-                pid, _status = os.wait()
-            except ChildProcessError:
-                break
-            except InterruptedError:
-                continue
-            children.discard(pid)
-            if not stopping.is_set():
-                log_event(runtime.logger, "worker_restarted", "an RQ worker died", pid=pid)
-                fork_one()
-    finally:
-        stopping.set()
-        reaper.stop()
-        mover.join(timeout=2)
 
 
 def _move_loop(dispatcher: RqDispatcher, stopping: threading.Event) -> None:
