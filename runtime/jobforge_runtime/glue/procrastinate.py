@@ -63,12 +63,22 @@ class ProcrastinateDispatcher:
                 conninfo=ledger.url, min_size=1, max_size=settings.db_pool_size
             )
         )
+        # Deferring goes through a synchronous connector on the ledger's connection: the
+        # worker's async connector cannot be driven from a job running on its own event loop.
+        self.defer_app = procrastinate.App(
+            connector=procrastinate.SyncPsycopgConnector(conninfo=ledger.url)
+        )
         self.task: Any = None
         self._schema_ready = False
 
-    def bind(self, task: Any) -> None:
-        """Use ``task`` (registered on the procrastinate app) to carry job ids."""
-        self.task = task
+    def bind(self, name: str, run: Any) -> None:
+        """Register ``run`` as task ``name`` on the worker's app; defer it through the other."""
+        self.app.task(name=name)(run)
+
+        def deferred_only(job_id: str, job_type: str) -> None:
+            raise SettingsError(f"task {name!r} runs in a procrastinate worker of the runtime")
+
+        self.task = self.defer_app.task(name=name)(deferred_only)
 
     def ensure_schema(self) -> None:
         """Create procrastinate's tables and functions once, if the database has none."""
@@ -117,13 +127,12 @@ def build_runtime(settings: Settings, catalogue: Catalogue) -> Runtime:
         alerter=alerter_for(settings, ledger, logging.getLogger(LOGGER_NAME)),
     )
 
-    @dispatcher.app.task(name=f"{settings.key_prefix}.run_job")
     async def run_job(job_id: str, job_type: str) -> None:
         # Runs on the event loop's thread, the process's main thread, one job per process: the
         # runtime's timer can interrupt it, and nothing else waits on this loop meanwhile.
         execute(runtime, job_id, job_type, worker=worker_name())
 
-    dispatcher.bind(run_job)
+    dispatcher.bind(f"{settings.key_prefix}.run_job", run_job)
     return runtime
 
 
