@@ -6,13 +6,15 @@ procrastinate message) if and only if that transaction commits.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import fixture_app
 import psycopg
 import pytest
-from runtime_support import drop_postgres_tables, postgres_url
+from runtime_support import HERE, Processes, drop_postgres_tables, is_final, postgres_url, wait_for
 
 from jobforge_runtime import App, Settings
 from jobforge_runtime.glue.procrastinate import in_transaction
@@ -89,3 +91,29 @@ def test_outside_a_transaction_enqueue_commits_the_job_and_its_message_together(
     record = app.runtime.status(job_id)
     assert record is not None and record.status is JobStatus.PENDING
     assert _messages(app.base_settings.broker_url, job_id) == 1
+
+
+def test_a_worker_queues_its_own_retry_without_waiting_for_lease_recovery(
+    app: App, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBS_")}
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]),
+            "RT_TEST_BACKEND": "procrastinate",
+            "JOBS_BROKER_URL": app.base_settings.broker_url,
+            "JOBS_KEY_PREFIX": app.base_settings.key_prefix,
+            "JOBS_LEASE_S": "30",  # a retry that waited for lease recovery would miss the deadline
+            "JOBS_POLL_MAX_DELAY_S": "0.05",
+            "RT_TEST_LOG": str(tmp_path / "effects.log"),
+        }
+    )
+    workers = Processes(tmp_path, env)
+    try:
+        workers.start("worker", "--concurrency", "1")
+        job_id = app.enqueue(fixture_app.work, fixture_app.Work(key="again", fail_times=2))
+        record = wait_for(lambda: app.runtime.status(job_id), is_final, timeout_s=15)
+    finally:
+        workers.stop_all()
+    assert (record.status, record.attempts) == (JobStatus.COMPLETED, 3)
+    assert not any(name == "jobs_recovered_total" for name, _ in app.runtime.ledger.counters())
