@@ -67,14 +67,27 @@ class SqliteRunStore:
 class RedisRunStore:
     """The keys under the run's key prefix in the app's Redis."""
 
-    def __init__(self, url: str, prefix: str, *, broker_prefix: str, purge: Callable[[], object]):
-        """Work on ``prefix:*`` at ``url``; ``broker_prefix`` keys are the broker's own."""
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        *,
+        broker_prefix: str,
+        purge: Callable[[], object],
+        queues_outside_prefix: bool = False,
+    ):
+        """Work on ``prefix:*`` at ``url``; ``broker_prefix`` keys are the broker's own.
+
+        ``queues_outside_prefix``: the broker keeps its queues elsewhere (RQ's ``rq:queue:*``),
+        so :meth:`destroy` purges them first.
+        """
         import redis
 
         self.client = redis.Redis.from_url(url)
         self.prefix = prefix
         self.broker_prefix = broker_prefix
         self.purge = purge
+        self.queues_outside_prefix = queues_outside_prefix
 
     def _delete(self, *, keep_broker: bool) -> None:
         batch: list[bytes] = []
@@ -94,7 +107,10 @@ class RedisRunStore:
         self._delete(keep_broker=True)
 
     def destroy(self) -> None:
-        """Delete every key under the prefix, the broker's included."""
+        """Delete every key under the prefix, the broker's included (and queues kept outside)."""
+        if self.queues_outside_prefix:
+            with contextlib.suppress(Exception):  # a broker already gone has nothing queued
+                self.purge()
         self._delete(keep_broker=False)
         self.client.close()
 
@@ -158,7 +174,13 @@ def store_of(runtime: Runtime) -> RunStore:
                 return 0
             return app.control.purge()
 
-        return RedisRunStore(url, settings.key_prefix, broker_prefix=broker_prefix, purge=purge)
+        return RedisRunStore(
+            url,
+            settings.key_prefix,
+            broker_prefix=broker_prefix,
+            purge=purge,
+            queues_outside_prefix=callable(own_purge),
+        )
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresRunStore(url, settings.key_prefix)
     raise ConformanceError(

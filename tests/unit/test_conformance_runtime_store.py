@@ -70,3 +70,40 @@ def test_the_redis_keys_of_the_run_are_emptied_and_then_removed(tmp_path: Path) 
     prefix = run.resolved_settings().key_prefix
     _fill_and_reset(run)
     assert not list(redis.Redis.from_url(url).scan_iter(match=f"{prefix}:*"))
+
+
+def test_the_rq_queues_and_keys_of_the_run_are_emptied_and_then_removed(tmp_path: Path) -> None:
+    import redis
+
+    url = require_service("redis").rsplit("/", 1)[0] + "/5"
+    run = _run(tmp_path, "rq", broker_url=url)
+    prefix = run.resolved_settings().key_prefix
+    client = redis.Redis.from_url(url)
+    _fill_and_reset(run)  # ends with a job queued, then destroys the store
+    assert client.llen(f"rq:queue:{prefix}.default") == 0  # purged through the dispatcher
+    assert not list(client.scan_iter(match=f"{prefix}:*"))
+
+
+def test_the_postgres_tables_of_the_run_are_emptied_and_then_dropped(tmp_path: Path) -> None:
+    import psycopg
+
+    shared = require_service("postgres")
+    url = shared.rsplit("/", 1)[0] + "/jf_rqpg_store"  # a database of these tests' own
+    with psycopg.connect(shared, autocommit=True) as conn:
+        if conn.execute("select 1 from pg_database where datname = 'jf_rqpg_store'").fetchone():
+            pass
+        else:
+            conn.execute("create database jf_rqpg_store")
+    run = _run(tmp_path, "procrastinate", broker_url=url)
+    tables = run.resolved_settings().key_prefix.replace("-", "_").lower() + "_"
+    _fill_and_reset(run)
+    run.runtime.ledger.close()  # type: ignore[attr-defined]
+    with psycopg.connect(url) as conn:
+        left = conn.execute(
+            "select count(*) from pg_tables where starts_with(tablename, %s)", (tables,)
+        ).fetchone()
+        queued = conn.execute(
+            "select count(*) from procrastinate_jobs where starts_with(queue_name, %s)",
+            (run.resolved_settings().key_prefix + ".",),
+        ).fetchone()
+    assert (left, queued) == ((0,), (0,))
