@@ -18,8 +18,9 @@ from jobforge_runtime.records import JobRecord, JobStatus
 HERE = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REDIS_URL = os.environ.get("RUNTIME_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+#: A database of the runtime's tests' own (created when missing); never the server's others.
 POSTGRES_URL = os.environ.get(
-    "RUNTIME_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    "RUNTIME_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/jobforge_runtime_tests"
 )
 
 
@@ -45,9 +46,14 @@ def postgres_url() -> str:
     """Return the PostgreSQL URL of the tests, or skip (locally) / fail (under CI) when down."""
     import psycopg
 
+    base, _, name = POSTGRES_URL.rpartition("/")
     try:
-        with psycopg.connect(POSTGRES_URL, connect_timeout=2) as conn:
-            conn.execute("select 1")
+        with psycopg.connect(f"{base}/postgres", connect_timeout=2, autocommit=True) as conn:
+            if conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
+                return POSTGRES_URL
+            conn.execute(f'create database "{name}"')  # type: ignore[arg-type]
+    except psycopg.errors.DuplicateDatabase:
+        pass  # created by a test running at the same time
     except psycopg.Error as exc:
         _missing(f"PostgreSQL at {POSTGRES_URL} is not reachable ({exc}); start it")
     return POSTGRES_URL
