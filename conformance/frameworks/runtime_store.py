@@ -74,12 +74,12 @@ class RedisRunStore:
         *,
         broker_prefix: str,
         purge: Callable[[], object],
-        queues_outside_prefix: bool = False,
+        forget: Callable[[], object] | None = None,
     ):
         """Work on ``prefix:*`` at ``url``; ``broker_prefix`` keys are the broker's own.
 
-        ``queues_outside_prefix``: the broker keeps its queues elsewhere (RQ's ``rq:queue:*``),
-        so :meth:`destroy` purges them first.
+        ``forget``: the broker keeps keys outside the prefix (RQ's ``rq:*``); :meth:`destroy`
+        has it delete them.
         """
         import redis
 
@@ -87,7 +87,7 @@ class RedisRunStore:
         self.prefix = prefix
         self.broker_prefix = broker_prefix
         self.purge = purge
-        self.queues_outside_prefix = queues_outside_prefix
+        self.forget = forget
 
     def _delete(self, *, keep_broker: bool) -> None:
         batch: list[bytes] = []
@@ -108,9 +108,9 @@ class RedisRunStore:
 
     def destroy(self) -> None:
         """Delete every key under the prefix, the broker's included (and queues kept outside)."""
-        if self.queues_outside_prefix:
-            with contextlib.suppress(Exception):  # a broker already gone has nothing queued
-                self.purge()
+        if self.forget is not None:
+            with contextlib.suppress(Exception):  # a broker already gone keeps nothing
+                self.forget()
         self._delete(keep_broker=False)
         self.client.close()
 
@@ -179,7 +179,7 @@ def store_of(runtime: Runtime) -> RunStore:
             settings.key_prefix,
             broker_prefix=broker_prefix,
             purge=purge,
-            queues_outside_prefix=callable(own_purge),
+            forget=getattr(runtime.dispatcher, "forget", None),
         )
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresRunStore(url, settings.key_prefix)

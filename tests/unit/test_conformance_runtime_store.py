@@ -82,6 +82,7 @@ def test_the_rq_queues_and_keys_of_the_run_are_emptied_and_then_removed(tmp_path
     _fill_and_reset(run)  # ends with a job queued, then destroys the store
     assert client.llen(f"rq:queue:{prefix}.default") == 0  # purged through the dispatcher
     assert not list(client.scan_iter(match=f"{prefix}:*"))
+    assert not list(client.scan_iter(match=f"rq:*{prefix}*"))  # RQ's own keys too
 
 
 def test_the_postgres_tables_of_the_run_are_emptied_and_then_dropped(tmp_path: Path) -> None:

@@ -148,6 +148,20 @@ class RqDispatcher:
                 gone += queue.empty()  # type: ignore[no-untyped-call]
         return gone
 
+    def forget(self) -> int:
+        """Purge, then delete every RQ key of this app (jobs, registries, worker sets).
+
+        For tearing down an app's queues for good, with its workers stopped: RQ keeps its
+        registries and a killed horse's job outside the key prefix.
+        """
+        gone = self.purge()
+        patterns = {f"rq:*{self.settings.key_prefix}*", f"rq:*{self._id_prefix}-*"}
+        for pattern in patterns:
+            batch = list(self.connection.scan_iter(match=pattern, count=1000))
+            if batch:
+                self.connection.delete(*batch)
+        return gone
+
     def ping(self) -> bool:
         """Return True when the broker answers."""
         try:
