@@ -25,9 +25,16 @@ if TYPE_CHECKING:
 _HOST = socket.gethostname()
 
 
+_NAME = (0, "")  # (pid, name): made once per process
+
+
 def worker_name() -> str:
     """Return this process's worker identity: ``host:pid``."""
-    return f"{_HOST}:{os.getpid()}"
+    global _NAME
+    pid = os.getpid()
+    if _NAME[0] != pid:
+        _NAME = (pid, f"{_HOST}:{pid}")
+    return _NAME[1]
 
 
 class LeaseKeeper:

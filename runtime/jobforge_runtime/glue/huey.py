@@ -73,6 +73,38 @@ def _decode(doc: Any) -> Any:
     return Message(**fields)
 
 
+def _message_template(task_name: str) -> str:
+    """Return Huey's message for ``task_name`` as JSON with ``{id}``, ``{type}``, ``{priority}``.
+
+    The message :class:`JsonSerializer` writes for ``task.s(job_id, job_type)``, made once, so the
+    enqueue path formats a string instead of building and encoding a dict.
+    """
+    message: dict[str, object] = {
+        "id": "@ID@",
+        "name": task_name,
+        "eta": None,
+        "retries": 0,
+        "retry_delay": 0,
+        "priority": "@PRIORITY@",
+        "args": ["@ID@", "@TYPE@"],
+        "kwargs": {},
+        "on_complete": None,
+        "on_error": None,
+        "expires": None,
+        "expires_resolved": None,
+        "timeout": None,
+        "chord_config": None,
+        "retry_backoff": 0,
+    }
+    text = json.dumps({"message": message}, separators=(",", ":"))
+    text = text.replace("{", "{{").replace("}", "}}")
+    return (
+        text.replace('"@ID@"', "{id}")
+        .replace('"@TYPE@"', "{type}")
+        .replace('"@PRIORITY@"', "{priority}")
+    )
+
+
 class JsonSerializer(Serializer):  # type: ignore[misc]
     """Serialize Huey messages as JSON instead of pickle."""
 
@@ -110,30 +142,42 @@ class SharedSqliteStorage(SqliteStorage):  # type: ignore[misc]
         self._ledger = ledger
         self.on_dequeue: Callable[[bytes], None] | None = None  # runs in the dequeue transaction
         self.before_dequeue: Callable[[], None] | None = None  # also, before taking a message
+        self._idle = True  # the last take found nothing: look before locking
         super().__init__(name, filename=str(ledger.path), **kwargs)
 
     def dequeue(self) -> bytes | None:
-        """Take the next message; run the hooks in the same transaction."""
-        conn = self.conn
-        waiting = conn.execute("select 1 from task where queue = ? limit 1", (self.name,))
-        if waiting.fetchone() is None:
-            if self.before_dequeue is not None:
-                self.before_dequeue()
-            return None
+        """Take the next message; run the hooks in the same transaction.
+
+        While messages keep coming, the take goes straight to its transaction; after an empty
+        take it first looks without the write lock (an idle worker polls every few ms).
+        """
+        if self._idle:
+            waiting = self.conn.execute("select 1 from task where queue = ? limit 1", (self.name,))
+            if waiting.fetchone() is None:
+                if self.before_dequeue is not None:
+                    self.before_dequeue()
+                return None
         with self._ledger.transaction() as db:
             if self.before_dequeue is not None:
                 self.before_dequeue()
             row = db.execute(
-                "select id, data from task where queue = ? order by priority desc, id limit 1",
+                "delete from task where id = (select id from task where queue = ?"
+                " order by priority desc, id limit 1) returning data",
                 (self.name,),
             ).fetchone()
+            self._idle = row is None
             if row is None:
                 return None
-            db.execute("delete from task where id = ?", (row[0],))
-            data: bytes = row[1]
+            data: bytes = row[0]
             if self.on_dequeue is not None:
                 self.on_dequeue(data)
             return data
+
+    def enqueue_now(self, data: bytes, priority: int) -> None:
+        """Queue ``data``: Huey's own insert, on the ledger's connection (in its transaction)."""
+        self.conn.execute(
+            "insert into task (queue, data, priority) values (?, ?, ?)", (self.name, data, priority)
+        )
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -204,6 +248,13 @@ class RuntimeHuey(SqliteHuey):  # type: ignore[misc]
         """Return False: the runtime's task is never revoked."""
         return False
 
+    def delete(self, key: str) -> bool:
+        """Delete a stored value; skip revocation flags (cleared after every task, never set)."""
+        if key.startswith("r:"):
+            return False
+        result: bool = super().delete(key)
+        return result
+
 
 class HueyDispatcher:
     """One Huey instance per queue, all in the ledger's SQLite file; dispatches job ids."""
@@ -214,6 +265,7 @@ class HueyDispatcher:
         self.hueys: dict[str, RuntimeHuey] = {}
         self.tasks: dict[str, TaskWrapper] = {}
         self._task_name = ""
+        self._template = ""
         self.serializer = JsonSerializer()  # one for every queue: it remembers the last message
         for queue in settings.queues:
             self.hueys[queue] = RuntimeHuey(
@@ -231,6 +283,7 @@ class HueyDispatcher:
             self.tasks[queue] = huey.task(name="run_job")(body)
         task_class = next(iter(self.tasks.values())).task_class
         self._task_name = f"{task_class.__module__}.{task_class.__name__}"
+        self._template = _message_template(self._task_name)
 
     def dispatch(
         self, job_id: str, job_type: str, *, queue: str, priority: int, delay_s: float
@@ -247,25 +300,11 @@ class HueyDispatcher:
             return
         # The message Huey would build for task.s(job_id, job_type), written directly: the job id
         # doubles as the task id, and no Task object is made on the enqueue path.
-        message: dict[str, object] = {
-            "id": job_id,
-            "name": self._task_name,
-            "eta": None,
-            "retries": 0,
-            "retry_delay": 0,
-            "priority": priority,
-            "args": [job_id, job_type],
-            "kwargs": {},
-            "on_complete": None,
-            "on_error": None,
-            "expires": None,
-            "expires_resolved": None,
-            "timeout": None,
-            "chord_config": None,
-            "retry_backoff": 0,
-        }
-        data = json.dumps({"message": message}, separators=(",", ":")).encode()
-        task.huey.storage.enqueue(data, priority)
+        data = self._template.format(
+            id=json.dumps(job_id), type=json.dumps(job_type), priority=int(priority)
+        ).encode()
+        storage: SharedSqliteStorage = task.huey.storage
+        storage.enqueue_now(data, priority)
 
     def ping(self) -> bool:
         """Return True when the SQLite file answers."""

@@ -86,30 +86,64 @@ _COUNTER_OF = {
 }
 
 
-def _record(row: sqlite3.Row) -> JobRecord:
+#: The job columns a :class:`JobRecord` is read from, in the order :func:`_record` unpacks them.
+_COLUMNS = (
+    "job_id, job_type, payload, queue, priority, status, attempts, max_attempts,"
+    " idempotency_key, created_at, updated_at, not_before, lease_until, owner, error,"
+    " error_kind, progress, checkpoint, group_key, replay_of, effect_scope, unique_key"
+)
+_STATUS = {s.value: s for s in JobStatus}
+
+
+def _record(row: Sequence[Any]) -> JobRecord:
+    """Build a record from a row of :data:`_COLUMNS` (by position: the hot path reads two a job)."""
+    (
+        job_id,
+        job_type,
+        payload,
+        queue,
+        priority,
+        status,
+        attempts,
+        max_attempts,
+        idempotency_key,
+        created_at,
+        updated_at,
+        not_before,
+        lease_until,
+        owner,
+        error,
+        error_kind,
+        progress,
+        checkpoint,
+        group_key,
+        replay_of,
+        effect_scope,
+        unique_key,
+    ) = row
     return JobRecord(
-        job_id=row["job_id"],
-        job_type=row["job_type"],
-        payload=json.loads(row["payload"]),
-        queue=row["queue"],
-        priority=row["priority"],
-        status=JobStatus(row["status"]),
-        attempts=row["attempts"],
-        max_attempts=row["max_attempts"],
-        idempotency_key=row["idempotency_key"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        not_before=row["not_before"],
-        lease_until=row["lease_until"],
-        owner=row["owner"],
-        error=row["error"],
-        error_kind=row["error_kind"],
-        progress=row["progress"],
-        checkpoint=json.loads(row["checkpoint"]) if row["checkpoint"] else None,
-        group_key=row["group_key"],
-        replay_of=row["replay_of"],
-        effect_scope=row["effect_scope"],
-        unique_key=row["unique_key"],
+        job_id=job_id,
+        job_type=job_type,
+        payload=json.loads(payload),
+        queue=queue,
+        priority=priority,
+        status=_STATUS[status],
+        attempts=attempts,
+        max_attempts=max_attempts,
+        idempotency_key=idempotency_key,
+        created_at=created_at,
+        updated_at=updated_at,
+        not_before=not_before,
+        lease_until=lease_until,
+        owner=owner,
+        error=error,
+        error_kind=error_kind,
+        progress=progress,
+        checkpoint=json.loads(checkpoint) if checkpoint else None,
+        group_key=group_key,
+        replay_of=replay_of,
+        effect_scope=effect_scope,
+        unique_key=unique_key,
     )
 
 
@@ -201,7 +235,7 @@ class SqliteLedger:
 
     def _row(self, db: sqlite3.Connection, job_id: str) -> sqlite3.Row | None:
         row: sqlite3.Row | None = db.execute(
-            f"select * from {self._t('jobs')} where job_id = ?", (job_id,)
+            f"select {_COLUMNS} from {self._t('jobs')} where job_id = ?", (job_id,)
         ).fetchone()
         return row
 
@@ -215,13 +249,14 @@ class SqliteLedger:
         with self.transaction() as db:
             if job.idempotency_key is not None:
                 row = db.execute(
-                    f"select * from {jobs} where idempotency_key = ?", (job.idempotency_key,)
+                    f"select {_COLUMNS} from {jobs} where idempotency_key = ?",
+                    (job.idempotency_key,),
                 ).fetchone()
                 if row is not None:
                     return _record(row), False
             if job.unique_key is not None:
                 row = db.execute(
-                    f"select * from {jobs} where unique_key = ? and status in"
+                    f"select {_COLUMNS} from {jobs} where unique_key = ? and status in"
                     " ('PENDING', 'RUNNING', 'RETRYING') order by created_at limit 1",
                     (job.unique_key,),
                 ).fetchone()
@@ -289,7 +324,8 @@ class SqliteLedger:
                     f"update {self._t('jobs')} set status = 'RUNNING', attempts = attempts + 1,"
                     " lease_until = ?, owner = ?, updated_at = ? where job_id = ? and"
                     " not_before <= ? and group_key is null and (status in ('PENDING',"
-                    " 'RETRYING') or (status = 'RUNNING' and lease_until <= ?)) returning *",
+                    " 'RETRYING') or (status = 'RUNNING' and lease_until <= ?)) returning "
+                    + _COLUMNS,
                     (now + limits.lease_s, worker, now, job_id, now, now),
                 ).fetchone()
                 if row is not None:
@@ -302,7 +338,8 @@ class SqliteLedger:
                 return blocked
             claimed = db.execute(
                 f"update {self._t('jobs')} set status = 'RUNNING', attempts = attempts + 1,"
-                " lease_until = ?, owner = ?, updated_at = ? where job_id = ? returning *",
+                " lease_until = ?, owner = ?, updated_at = ? where job_id = ? returning "
+                + _COLUMNS,
                 (now + limits.lease_s, worker, now, job_id),
             ).fetchone()
             return Claim(outcome=ClaimOutcome.CLAIMED, record=_record(claimed))
@@ -390,7 +427,7 @@ class SqliteLedger:
             " dispatched_at = ?, owner = case when ? = 'RETRYING' then null else owner end,"
             " progress = case when ? = 'COMPLETED' and progress is not null then 1.0"
             " else progress end where job_id = ? and status = 'RUNNING' and owner = ?"
-            " returning *",
+            " returning " + _COLUMNS,
             (
                 status.value,
                 now,
@@ -470,7 +507,8 @@ class SqliteLedger:
         taken: list[JobRecord] = []
         with self.transaction() as db:
             rows = db.execute(
-                f"select * from {self._t('jobs')} where status = 'RUNNING' and lease_until <= ?",
+                f"select {_COLUMNS} from {self._t('jobs')}"
+                " where status = 'RUNNING' and lease_until <= ?",
                 (now,),
             ).fetchall()
             for row in rows:
@@ -494,7 +532,8 @@ class SqliteLedger:
             rows = db.execute(
                 f"update {self._t('jobs')} set dispatched_at = ? where job_id in (select job_id"
                 f" from {self._t('jobs')} where status in ('PENDING', 'RETRYING') and"
-                " not_before <= ? and coalesce(dispatched_at, 0) <= ? limit 200) returning *",
+                " not_before <= ? and coalesce(dispatched_at, 0) <= ? limit 200) returning "
+                + _COLUMNS,
                 (now, now - stale_s, now - stale_s),
             ).fetchall()
         return [_record(r) for r in rows]
@@ -692,11 +731,11 @@ class SqliteLedger:
         jobs = self._t("jobs")
         if status is None:
             rows = self.connection().execute(
-                f"select * from {jobs} order by created_at desc limit ?", (limit,)
+                f"select {_COLUMNS} from {jobs} order by created_at desc limit ?", (limit,)
             )
         else:
             rows = self.connection().execute(
-                f"select * from {jobs} where status = ? order by created_at desc limit ?",
+                f"select {_COLUMNS} from {jobs} where status = ? order by created_at desc limit ?",
                 (status.value, limit),
             )
         return [_record(r) for r in rows.fetchall()]
