@@ -54,8 +54,11 @@ def execute(
     worker: str,
     claimed: Claim | None = None,
     defer: Defer | None = None,
-) -> JobRecord | None:
-    """Run one delivery of ``job_id``; return its record after the attempt (None: not run).
+) -> JobStatus | None:
+    """Run one delivery of ``job_id``; return the status its attempt left it in.
+
+    None: not run (a duplicate or stale delivery, not due yet, a limit full) or its claim was lost
+    meanwhile, or its completion was handed to ``defer``.
 
     ``claimed`` is the claim a glue module already made in the broker's own transaction (Huey on
     SQLite claims while it takes the message); without it the job is claimed here. ``defer``
@@ -81,7 +84,7 @@ def execute(
 
 def _run(
     runtime: Runtime, record: JobRecord, job: AnyJob | None, worker: str, defer: Defer | None
-) -> JobRecord | None:
+) -> JobStatus | None:
     per_job = runtime.settings.log_job_events
     log_event(
         runtime.logger,
@@ -109,22 +112,23 @@ def _run(
         if not preempt and time.monotonic() - started > timeout:
             raise JobTimeoutError(f"job ran past its timeout_s={timeout:g}")
     except Exception as exc:  # every failure is classified; none escapes into the framework
-        return _failed(runtime, record, job, exc, time.monotonic() - started, worker)
+        after = _failed(runtime, record, job, exc, time.monotonic() - started, worker)
+        return None if after is None else after.status
     finally:
         runtime.leases.release(record.job_id)
     done = Settlement(status=JobStatus.COMPLETED, duration_s=time.monotonic() - started)
     if defer is not None:
         defer(record, done, worker)
         return None
-    return complete(runtime, record, done, worker)
+    return JobStatus.COMPLETED if complete(runtime, record, done, worker) else None
 
 
-def complete(
-    runtime: Runtime, record: JobRecord, done: Settlement, worker: str
-) -> JobRecord | None:
-    """Settle a completed attempt and log it; None when the claim was lost meanwhile."""
-    after = runtime.ledger.settle(record.job_id, worker, done, now=runtime.clock())
-    if after is None:
+def complete(runtime: Runtime, record: JobRecord, done: Settlement, worker: str) -> bool:
+    """Settle a completed attempt and log it; False when the claim was lost meanwhile."""
+    held = runtime.ledger.complete(
+        record.job_id, worker, record.job_type, done.duration_s, now=runtime.clock()
+    )
+    if not held:
         log_event(
             runtime.logger,
             "lost_claim",
@@ -143,7 +147,7 @@ def complete(
             attempt=record.attempts,
             duration_s=round(done.duration_s, 6),
         )
-    return after
+    return held
 
 
 def _failed(

@@ -25,16 +25,13 @@ if TYPE_CHECKING:
 _HOST = socket.gethostname()
 
 
-_NAME = (0, "")  # (pid, name): made once per process
+_NAME = [f"{_HOST}:{os.getpid()}"]  # made once per process, again in a forked child
+os.register_at_fork(after_in_child=lambda: _NAME.__setitem__(0, f"{_HOST}:{os.getpid()}"))
 
 
 def worker_name() -> str:
     """Return this process's worker identity: ``host:pid``."""
-    global _NAME
-    pid = os.getpid()
-    if _NAME[0] != pid:
-        _NAME = (pid, f"{_HOST}:{pid}")
-    return _NAME[1]
+    return _NAME[0]
 
 
 class LeaseKeeper:

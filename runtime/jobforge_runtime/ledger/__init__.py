@@ -46,6 +46,14 @@ class JobStore(Protocol):
     ) -> JobRecord | None:
         """Record how an attempt ended and run ``then``; None when the claim was lost."""
 
+    def complete(
+        self, job_id: str, worker: str, job_type: str, duration_s: float, *, now: float
+    ) -> bool:
+        """Record that ``worker``'s attempt completed, as ``settle`` would, reading nothing back.
+
+        The hot path of every job: False when the claim was lost meanwhile.
+        """
+
     def get(self, job_id: str) -> JobRecord | None:
         """Return one job or None."""
 

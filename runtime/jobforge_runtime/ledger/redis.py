@@ -173,6 +173,7 @@ if lapsed_only then
 end
 local out = cjson.encode(j)
 redis.call('SET', p..':job:'..id, out)
+if ARGV[12] == '1' then return 1 end
 return out
 """
 
@@ -355,25 +356,42 @@ class RedisLedger:
             then()
         return record
 
+    def complete(
+        self, job_id: str, worker: str, job_type: str, duration_s: float, *, now: float
+    ) -> bool:
+        """Record a completed attempt (the settle script, answering only whether it held)."""
+        done = Settlement(status=JobStatus.COMPLETED, duration_s=duration_s)
+        return bool(self._settle(args=self._settle_args(job_id, worker, done, now, False, True)))
+
     def _settle_one(
         self, job_id: str, worker: str, result: Settlement, now: float, *, lapsed_only: bool
     ) -> JobRecord | None:
-        out = self._settle(
-            args=[
-                self.prefix,
-                job_id,
-                worker,
-                result.status.value,
-                repr(now),
-                result.error or "",
-                result.error_kind or "",
-                "" if result.retry_at is None else repr(result.retry_at),
-                repr(min(bucket_of(result.duration_s), 1e308)),
-                repr(result.duration_s),
-                "1" if lapsed_only else "0",
-            ]
-        )
+        out = self._settle(args=self._settle_args(job_id, worker, result, now, lapsed_only, False))
         return None if not out else _record(cast("str", out))
+
+    def _settle_args(
+        self,
+        job_id: str,
+        worker: str,
+        result: Settlement,
+        now: float,
+        lapsed_only: bool,
+        brief: bool,
+    ) -> list[str]:
+        return [
+            self.prefix,
+            job_id,
+            worker,
+            result.status.value,
+            repr(now),
+            result.error or "",
+            result.error_kind or "",
+            "" if result.retry_at is None else repr(result.retry_at),
+            repr(min(bucket_of(result.duration_s), 1e308)),
+            repr(result.duration_s),
+            "1" if lapsed_only else "0",
+            "1" if brief else "0",
+        ]
 
     def get(self, job_id: str) -> JobRecord | None:
         """Return one job or None."""

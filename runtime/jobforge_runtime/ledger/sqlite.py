@@ -180,6 +180,10 @@ def begin_write(db: sqlite3.Connection) -> None:
         pause = min(pause * 2, 0.002)
 
 
+_PID = [os.getpid()]  # this process's id, kept current across forks without a syscall per use
+os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
+
+
 class SqliteLedger:
     """The ledger in one SQLite file; every table name starts with ``<prefix>_``."""
 
@@ -194,7 +198,7 @@ class SqliteLedger:
 
     def connection(self) -> sqlite3.Connection:
         """Return this thread's connection (a new one after a fork)."""
-        pid = os.getpid()
+        pid = _PID[0]
         cached: tuple[int, sqlite3.Connection] | None = getattr(self._local, "conn", None)
         if cached is not None and cached[0] == pid:
             return cached[1]
@@ -417,6 +421,35 @@ class SqliteLedger:
                 then()
         return record
 
+    def complete(
+        self, job_id: str, worker: str, job_type: str, duration_s: float, *, now: float
+    ) -> bool:
+        """Record a completed attempt: the job's row and its attempt count, nothing read back."""
+        with self.transaction() as db:
+            done = db.execute(
+                f"update {self._t('jobs')} set status = 'COMPLETED', lease_until = null,"
+                " updated_at = ?, error = null, error_kind = null, dispatched_at = ?,"
+                " progress = case when progress is not null then 1.0 end"
+                " where job_id = ? and status = 'RUNNING' and owner = ?",
+                (now, now, job_id, worker),
+            ).rowcount
+            if done != 1:
+                return False
+            self._count_attempt(db, job_type, JobStatus.COMPLETED, duration_s)
+        return True
+
+    def _count_attempt(
+        self, db: sqlite3.Connection, job_type: str, status: JobStatus, duration_s: float
+    ) -> None:
+        # One row per (type, outcome, duration bucket) counts attempts, their durations and, summed,
+        # the completed/retried/dead/failed counters: one write per settlement.
+        db.execute(
+            f"insert into {self._t('attempts')} (job_type, outcome, bucket, n, total)"
+            " values (?, ?, ?, 1, ?) on conflict (job_type, outcome, bucket) do update"
+            " set n = n + 1, total = total + excluded.total",
+            (job_type, status.value, min(bucket_of(duration_s), 1e308), duration_s),
+        )
+
     def _settle_row(
         self, db: sqlite3.Connection, job_id: str, worker: str, result: Settlement, now: float
     ) -> JobRecord | None:
@@ -444,14 +477,7 @@ class SqliteLedger:
         if row is None:
             return None
         job_type = row["job_type"]
-        # One row per (type, outcome, duration bucket) counts attempts, their durations and, summed,
-        # the completed/retried/dead/failed counters: one write per settlement.
-        db.execute(
-            f"insert into {self._t('attempts')} (job_type, outcome, bucket, n, total)"
-            " values (?, ?, ?, 1, ?) on conflict (job_type, outcome, bucket) do update"
-            " set n = n + 1, total = total + excluded.total",
-            (job_type, status.value, min(bucket_of(result.duration_s), 1e308), result.duration_s),
-        )
+        self._count_attempt(db, job_type, status, result.duration_s)
         if status is JobStatus.DEAD:
             db.execute(
                 f"insert or replace into {self._t('dead_letters')} (job_id, job_type, payload,"
