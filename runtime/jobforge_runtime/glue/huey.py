@@ -135,15 +135,33 @@ class JsonSerializer(Serializer):  # type: ignore[misc]
 
 
 class SharedSqliteStorage(SqliteStorage):  # type: ignore[misc]
-    """Huey's SQLite storage on the ledger's connection, joining a transaction already open."""
+    """Huey's SQLite storage on the ledger's connection, joining a transaction already open.
+
+    Huey's queue is a rowid table with an index on (queue, priority, id): two B-trees written per
+    message, twice (queued, taken). Here messages live in one table keyed by (queue, rank, seq)
+    instead (rank = -priority, seq ascending per queue and rank), so queueing and taking a message
+    write one B-tree each, in the same order Huey takes them: highest priority first, then oldest.
+    """
 
     def __init__(self, name: str = "huey", *, ledger: SqliteLedger, **kwargs: Any) -> None:
-        """Store Huey's tables in ``ledger``'s file."""
+        """Store Huey's tables in ``ledger``'s file; move messages left in Huey's own table."""
         self._ledger = ledger
         self.on_dequeue: Callable[[bytes], None] | None = None  # runs in the dequeue transaction
         self.before_dequeue: Callable[[], None] | None = None  # also, before taking a message
         self._idle = True  # the last take found nothing: look before locking
+        self._messages = ledger.table("messages")
         super().__init__(name, filename=str(ledger.path), **kwargs)
+        with ledger.transaction() as db:
+            db.execute(
+                f"create table if not exists {self._messages} (queue text not null,"
+                " rank integer not null, seq integer not null, data blob not null,"
+                " primary key (queue, rank, seq)) without rowid"
+            )
+            left = db.execute(
+                "delete from task where queue = ? returning priority, data", (self.name,)
+            ).fetchall()
+            for priority, data in sorted(left, key=lambda row: -row[0]):  # an older version's
+                self.enqueue_now(data, int(priority))
 
     def dequeue(self) -> bytes | None:
         """Take the next message; run the hooks in the same transaction.
@@ -152,17 +170,20 @@ class SharedSqliteStorage(SqliteStorage):  # type: ignore[misc]
         take it first looks without the write lock (an idle worker polls every few ms).
         """
         if self._idle:
-            waiting = self.conn.execute("select 1 from task where queue = ? limit 1", (self.name,))
+            waiting = self.conn.execute(
+                f"select 1 from {self._messages} where queue = ? limit 1", (self.name,)
+            )
             if waiting.fetchone() is None:
                 if self.before_dequeue is not None:
                     self.before_dequeue()
                 return None
+        messages = self._messages
         with self._ledger.transaction() as db:
             if self.before_dequeue is not None:
                 self.before_dequeue()
             row = db.execute(
-                "delete from task where id = (select id from task where queue = ?"
-                " order by priority desc, id limit 1) returning data",
+                f"delete from {messages} where (queue, rank, seq) = (select queue, rank, seq"
+                f" from {messages} where queue = ? order by rank, seq limit 1) returning data",
                 (self.name,),
             ).fetchone()
             self._idle = row is None
@@ -173,11 +194,38 @@ class SharedSqliteStorage(SqliteStorage):  # type: ignore[misc]
                 self.on_dequeue(data)
             return data
 
+    def enqueue(self, data: bytes, priority: int | None = None) -> None:
+        """Queue ``data`` in a transaction of its own, or in the caller's."""
+        with self._ledger.transaction():
+            self.enqueue_now(data, int(priority or 0))
+
     def enqueue_now(self, data: bytes, priority: int) -> None:
-        """Queue ``data``: Huey's own insert, on the ledger's connection (in its transaction)."""
+        """Queue ``data`` inside the caller's write transaction (the ledger's connection)."""
         self.conn.execute(
-            "insert into task (queue, data, priority) values (?, ?, ?)", (self.name, data, priority)
+            f"insert into {self._messages} (queue, rank, seq, data) values (?1, ?2, coalesce("
+            f"(select max(seq) from {self._messages} where queue = ?1 and rank = ?2), 0) + 1, ?3)",
+            (self.name, -priority, data),
         )
+
+    def queue_size(self) -> int:
+        """Return how many messages are waiting."""
+        (count,) = self.conn.execute(
+            f"select count(*) from {self._messages} where queue = ?", (self.name,)
+        ).fetchone()
+        return int(count)
+
+    def enqueued_items(self, limit: int | None = None) -> list[bytes]:
+        """Return the waiting messages in the order they will be taken."""
+        rows = self.conn.execute(
+            f"select data from {self._messages} where queue = ? order by rank, seq limit ?",
+            (self.name, -1 if limit is None else limit),
+        ).fetchall()
+        return [bytes(r[0]) for r in rows]
+
+    def flush_queue(self) -> None:
+        """Drop every waiting message of this queue."""
+        with self._ledger.transaction() as db:
+            db.execute(f"delete from {self._messages} where queue = ?", (self.name,))
 
     @property
     def conn(self) -> sqlite3.Connection:

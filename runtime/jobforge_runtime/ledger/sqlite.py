@@ -230,6 +230,10 @@ class SqliteLedger:
     def _t(self, name: str) -> str:
         return self._p + name
 
+    def table(self, name: str) -> str:
+        """Return the name of table ``name`` in this ledger's prefix (for a glue module's own)."""
+        return self._p + name
+
     def _incr(self, db: sqlite3.Connection, name: str, label: str, amount: float = 1.0) -> None:
         db.execute(
             f"insert into {self._t('counters')} (name, label, value) values (?, ?, ?) "
