@@ -28,6 +28,7 @@ from jobforge_runtime.records import (
     Alert,
     Claim,
     ClaimOutcome,
+    Completion,
     JobRecord,
     JobStatus,
     Settlement,
@@ -40,6 +41,29 @@ def claim(runtime: Runtime, job_id: str, job_type: str, *, worker: str) -> Claim
     """Claim ``job_id`` for ``worker`` under its job type's limits (one ledger transaction)."""
     job = runtime.catalogue.get(job_type) if job_type in runtime.catalogue else None
     return runtime.ledger.claim(job_id, worker, runtime.limits_for(job), now=runtime.clock())
+
+
+def claim_after(
+    runtime: Runtime, done: Completion | None, job_id: str, job_type: str, *, worker: str
+) -> Claim:
+    """Record ``worker``'s previous completion ``done``, then claim ``job_id``: one store call."""
+    job = runtime.catalogue.get(job_type) if job_type in runtime.catalogue else None
+    limits = runtime.limits_for(job)
+    held, taken = runtime.ledger.complete_then_claim(
+        done, job_id, worker, limits, now=runtime.clock()
+    )
+    if done is not None:
+        _log_completion(runtime, done, bool(held))
+    return taken
+
+
+def record_completion(runtime: Runtime, done: Completion) -> bool:
+    """Record a completion held back for a next claim that did not come; log it."""
+    held = runtime.ledger.complete(
+        done.job_id, done.worker, done.job_type, done.duration_s, now=runtime.clock()
+    )
+    _log_completion(runtime, done, held)
+    return held
 
 
 #: Takes a completed attempt whose settlement a glue module writes in its next transaction.
@@ -125,29 +149,40 @@ def _run(
 
 def complete(runtime: Runtime, record: JobRecord, done: Settlement, worker: str) -> bool:
     """Settle a completed attempt and log it; False when the claim was lost meanwhile."""
-    held = runtime.ledger.complete(
-        record.job_id, worker, record.job_type, done.duration_s, now=runtime.clock()
+    return record_completion(runtime, completion_of(record, done, worker))
+
+
+def completion_of(record: JobRecord, done: Settlement, worker: str) -> Completion:
+    """Return the completion of ``record``'s attempt by ``worker``."""
+    return Completion(
+        job_id=record.job_id,
+        job_type=record.job_type,
+        worker=worker,
+        duration_s=done.duration_s,
+        attempt=record.attempts,
     )
+
+
+def _log_completion(runtime: Runtime, done: Completion, held: bool) -> None:
     if not held:
         log_event(
             runtime.logger,
             "lost_claim",
             "finished after its claim lapsed",
-            job_id=record.job_id,
-            job_type=record.job_type,
-            worker=worker,
+            job_id=done.job_id,
+            job_type=done.job_type,
+            worker=done.worker,
         )
-    else:
-        log_event(
-            runtime.logger,
-            "completed",
-            per_job_info=runtime.settings.log_job_events,
-            job_id=record.job_id,
-            job_type=record.job_type,
-            attempt=record.attempts,
-            duration_s=round(done.duration_s, 6),
-        )
-    return held
+        return
+    log_event(
+        runtime.logger,
+        "completed",
+        per_job_info=runtime.settings.log_job_events,
+        job_id=done.job_id,
+        job_type=done.job_type,
+        attempt=done.attempt,
+        duration_s=round(done.duration_s, 6),
+    )
 
 
 def _failed(

@@ -15,6 +15,7 @@ from jobforge_runtime.records import (
     Alert,
     Claim,
     ClaimLimits,
+    Completion,
     DeadLetter,
     JobRecord,
     JobStatus,
@@ -52,6 +53,15 @@ class JobStore(Protocol):
         """Record that ``worker``'s attempt completed, as ``settle`` would, reading nothing back.
 
         The hot path of every job: False when the claim was lost meanwhile.
+        """
+
+    def complete_then_claim(
+        self, done: Completion | None, job_id: str, worker: str, limits: ClaimLimits, *, now: float
+    ) -> tuple[bool | None, Claim]:
+        """Record ``done`` as :meth:`complete` would (None: nothing), then claim ``job_id``.
+
+        One transaction or script: a worker writes its previous job's completion with its next
+        claim. The first value is ``complete``'s answer, None when ``done`` is None.
         """
 
     def get(self, job_id: str) -> JobRecord | None:

@@ -24,6 +24,7 @@ from jobforge_runtime.records import (
     Claim,
     ClaimLimits,
     ClaimOutcome,
+    Completion,
     DeadLetter,
     JobRecord,
     JobStatus,
@@ -441,6 +442,18 @@ class SqliteLedger:
                 return False
             self._count_attempt(db, job_type, JobStatus.COMPLETED, duration_s)
         return True
+
+    def complete_then_claim(
+        self, done: Completion | None, job_id: str, worker: str, limits: ClaimLimits, *, now: float
+    ) -> tuple[bool | None, Claim]:
+        """Record ``done`` (as :meth:`complete`), then claim ``job_id``, in one transaction."""
+        with self.transaction():
+            held = None
+            if done is not None:
+                held = self.complete(
+                    done.job_id, done.worker, done.job_type, done.duration_s, now=now
+                )
+            return held, self.claim(job_id, worker, limits, now=now)
 
     def _count_attempt(
         self, db: sqlite3.Connection, job_type: str, status: JobStatus, duration_s: float
