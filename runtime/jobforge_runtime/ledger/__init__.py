@@ -190,6 +190,30 @@ DURATION_BUCKETS = (
 )
 
 
+def new_record(job: NewJob, now: float) -> JobRecord:
+    """Return the record a store keeps for ``job`` just created at ``now`` (none is read back)."""
+    return JobRecord(
+        job_id=job.job_id,
+        job_type=job.job_type,
+        payload=job.payload,
+        queue=job.queue,
+        priority=job.priority,
+        status=JobStatus.PENDING,
+        attempts=0,
+        max_attempts=job.max_attempts,
+        idempotency_key=job.idempotency_key,
+        created_at=now,
+        updated_at=now,
+        not_before=job.not_before,
+        lease_until=None,
+        owner=None,
+        group_key=job.group_key,
+        replay_of=job.replay_of,
+        effect_scope=job.scope,
+        unique_key=job.unique_key,
+    )
+
+
 def bucket_of(seconds: float) -> float:
     """Return the upper bound of the histogram bucket ``seconds`` falls in."""
     for bound in DURATION_BUCKETS:

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import redis
 
-from jobforge_runtime.ledger import Then, bucket_of
+from jobforge_runtime.ledger import Then, bucket_of, new_record
 from jobforge_runtime.records import (
     Alert,
     Claim,
@@ -337,7 +337,7 @@ class RedisLedger:
                 return found, False
         if then is not None:
             then()
-        return _record(doc), True
+        return new_record(job, now), True
 
     def claim(self, job_id: str, worker: str, limits: ClaimLimits, *, now: float) -> Claim:
         """Take a job for ``worker`` if it is due and the limits allow (one script)."""

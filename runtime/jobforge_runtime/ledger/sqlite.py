@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from jobforge_runtime.ledger import Then, bucket_of
+from jobforge_runtime.ledger import Then, bucket_of, new_record
 from jobforge_runtime.records import (
     ACTIVE_STATES,
     Alert,
@@ -274,7 +274,7 @@ class SqliteLedger:
             self._insert(db, job, now)
             if then is not None:
                 then()
-        return self._new_record(job, now), True
+        return new_record(job, now), True
 
     def _insert(self, db: sqlite3.Connection, job: NewJob, now: float) -> None:
         db.execute(
@@ -299,29 +299,6 @@ class SqliteLedger:
                 job.unique_key,
                 now,
             ),
-        )
-
-    @staticmethod
-    def _new_record(job: NewJob, now: float) -> JobRecord:
-        return JobRecord(
-            job_id=job.job_id,
-            job_type=job.job_type,
-            payload=job.payload,
-            queue=job.queue,
-            priority=job.priority,
-            status=JobStatus.PENDING,
-            attempts=0,
-            max_attempts=job.max_attempts,
-            idempotency_key=job.idempotency_key,
-            created_at=now,
-            updated_at=now,
-            not_before=job.not_before,
-            lease_until=None,
-            owner=None,
-            group_key=job.group_key,
-            replay_of=job.replay_of,
-            effect_scope=job.scope,
-            unique_key=job.unique_key,
         )
 
     def claim(self, job_id: str, worker: str, limits: ClaimLimits, *, now: float) -> Claim:
