@@ -166,7 +166,12 @@ WRITE_WAIT_S = 30.0
 
 
 def begin_write(db: sqlite3.Connection) -> None:
-    """Start a write transaction, waiting for another writer with short, growing pauses."""
+    """Start a write transaction, waiting for another writer with short, growing pauses.
+
+    The pauses stop growing at 0.4 ms: SQLite's write lock wakes nobody when it is released, so a
+    waiter asleep for longer leaves the lock idle while jobs queue up behind it (measured: the
+    throughput benchmark's layer/bare ratio rose from about 0.5 to about 0.65 against 2 ms).
+    """
     pause, deadline = 0.00005, time.monotonic() + WRITE_WAIT_S
     while True:
         try:
@@ -178,7 +183,7 @@ def begin_write(db: sqlite3.Connection) -> None:
             if time.monotonic() > deadline:
                 raise
         time.sleep(pause)
-        pause = min(pause * 2, 0.002)
+        pause = min(pause * 2, 0.0004)
 
 
 _PID = [os.getpid()]  # this process's id, kept current across forks without a syscall per use
