@@ -1,8 +1,10 @@
 """Executing one delivery of a job: claim, run, settle. The framework only carries the id.
 
-Two ledger transactions per attempt: the claim (with its limits and lease) and the settlement
+Two ledger writes per attempt: the claim (with its limits and lease) and the settlement
 (completed, retrying with backoff, or dead, with the retry's message queued in the same
-transaction where the store allows). A duplicate or stale delivery is harmless: its claim fails.
+transaction where the store allows). A glue module may hand a completion to ``defer`` and write it
+with the worker's next claim (:func:`claim_after`), so a busy worker writes once per job. A
+duplicate or stale delivery is harmless: its claim fails.
 """
 
 from __future__ import annotations
