@@ -124,6 +124,7 @@ class CompletionBuffer:
         self._runtime = runtime
         self._idle_s = idle_s
         self._held: Completion | None = None
+        self._since = 0.0  # when the held completion was put
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._pid = 0
@@ -132,10 +133,12 @@ class CompletionBuffer:
         """Hold the completion of ``record``'s attempt (the ``defer`` of ``execute``)."""
         with self._lock:
             self._held = completion_of(record, done, worker)
+            self._since = time.monotonic()
             if self._pid != os.getpid():  # first use in this process (or after a fork)
                 self._pid = os.getpid()
                 threading.Thread(target=self._loop, name="completions", daemon=True).start()
-        self._wake.set()
+        if not self._wake.is_set():
+            self._wake.set()
 
     def take(self) -> Completion | None:
         """Return the held completion, if any, and hold nothing."""
@@ -150,12 +153,21 @@ class CompletionBuffer:
             record_completion(self._runtime, held)
 
     def _loop(self) -> None:
+        # Wakes once when a completion is held, then every idle_s while the worker is busy (its
+        # next claim takes each completion), and writes one that was held idle_s.
         while True:
             self._wake.wait()
-            self._wake.clear()
             time.sleep(self._idle_s)
+            with self._lock:
+                held = self._held
+                if held is None:
+                    self._wake.clear()
+                    continue
+                if time.monotonic() - self._since < self._idle_s:
+                    continue
+                self._held = None
             try:
-                self.flush()
+                record_completion(self._runtime, held)
             except Exception:  # lost with the write: the lease lapses, the reaper retries
                 self._runtime.logger.exception("writing a held completion failed")
 
