@@ -34,6 +34,7 @@ from jobforge_runtime.records import (
     Claim,
     ClaimLimits,
     ClaimOutcome,
+    Completion,
     DeadLetter,
     JobRecord,
     JobStatus,
@@ -473,6 +474,26 @@ class PostgresLedger:
             if then is not None:
                 then()
         return record
+
+    def complete(
+        self, job_id: str, worker: str, job_type: str, duration_s: float, *, now: float
+    ) -> bool:
+        """Record a completed attempt as :meth:`settle` would; False when the claim was lost."""
+        done = Settlement(status=JobStatus.COMPLETED, duration_s=duration_s)
+        with self.transaction() as db:
+            return self._settle_row(db, job_id, worker, done, now) is not None
+
+    def complete_then_claim(
+        self, done: Completion | None, job_id: str, worker: str, limits: ClaimLimits, *, now: float
+    ) -> tuple[bool | None, Claim]:
+        """Record ``done`` (as :meth:`complete`), then claim ``job_id``, in one transaction."""
+        with self.transaction():
+            held = None
+            if done is not None:
+                held = self.complete(
+                    done.job_id, done.worker, done.job_type, done.duration_s, now=now
+                )
+            return held, self.claim(job_id, worker, limits, now=now)
 
     def _settle_row(
         self,
