@@ -61,11 +61,19 @@ class JobBook:
         (raw,) = cast(list[bytes | None], self.client.hmget(self._key(job_id), ["generation"]))
         return raw is not None and int(raw) == self.generation()
 
-    def started(self, job_id: str) -> int:
-        """Record the start of an attempt; return its number (1 for the first run)."""
+    def started(self, job_id: str, worker: str | None = None) -> int:
+        """Record the start of an attempt on ``worker``; return its number (1 for the first)."""
         attempt = self.client.hincrby(self._key(job_id), "attempts", 1)
+        if worker:
+            self.client.hset(self._key(job_id), "worker", worker)
+        self.client.hdel(self._key(job_id), "error")  # the last attempt's, if any
         self.client.hset(self._key(job_id), "status", JobStatus.RUNNING.value)
         return attempt
+
+    def worker_of(self, job_id: str) -> str | None:
+        """Return the worker that started the last attempt (its JOBFORGE_WORKER_ID), if known."""
+        (raw,) = cast(list[bytes | None], self.client.hmget(self._key(job_id), ["worker"]))
+        return _text(raw)
 
     def progress(self, job_id: str, fraction: float) -> None:
         """Record the progress a running job published."""
@@ -75,6 +83,8 @@ class JobBook:
         """Record what the framework did when an attempt ended (completed, retrying, dead)."""
         if error is not None:
             self.client.hset(self._key(job_id), "error", error[:500])
+        elif status is JobStatus.COMPLETED:
+            self.client.hdel(self._key(job_id), "error")
         self.client.hset(self._key(job_id), "status", status.value)
 
     def info(self, job_id: str) -> JobInfo | None:
