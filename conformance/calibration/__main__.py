@@ -1,7 +1,7 @@
 """``python -m jobforge.conformance.calibration [--runs N] [DIR ...]``: score the calibration apps.
 
 Scores each app with its framework's bundled adapter (``ci`` profile), prints one table per run
-(check, expected, got, and the evidence of every mismatch), and exits 1 on any mismatch.
+(check, expected, got, and the evidence of every mismatch and failure), and exits 1 on any mismatch.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from jobforge.rubric.outcomes import Outcome
 
 from jobforge.errors import JobforgeError
 
@@ -28,7 +30,7 @@ def score(spec: CalibrationSpec) -> tuple[list[Row], float]:
 
 
 def render(spec: CalibrationSpec, rows: Sequence[Row], run_no: int, duration_s: float) -> str:
-    """One run's table: a line per check, the evidence under every mismatch."""
+    """One run's table: a line per check, the evidence under every mismatch and failure."""
     width = max(len(r.check_id) for r in rows)
     bad = sum(not r.matches for r in rows)
     lines = [
@@ -41,7 +43,7 @@ def render(spec: CalibrationSpec, rows: Sequence[Row], run_no: int, duration_s: 
         lines.append(
             f"{row.check_id.ljust(width)}  {row.expected.value:<12}  {row.got.value:<12}{mark}"
         )
-        if not row.matches:
+        if not row.matches or row.got is Outcome.FAIL:
             lines.extend(f"{'':{width}}    evidence: {line}" for line in row.evidence)
     return "\n".join(lines)
 
