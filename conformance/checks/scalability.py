@@ -115,6 +115,11 @@ def throughput_scales(env: Env) -> Verdict:
         if findings:
             return failed(*findings)
         pairs.append((one, two))
+    return judge_speedups(pairs, count, work_s)
+
+
+def judge_speedups(pairs: list[tuple[float, float]], count: int, work_s: float) -> Verdict:
+    """Judge makespans ``(one worker, two workers)``: unanimous pairs decide, mixed ones do not."""
     shown = "; ".join(
         f"{one:.2f} s on 1 worker, {two:.2f} s on 2 ({one / two:.2f}x)" for one, two in pairs
     )

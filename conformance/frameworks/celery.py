@@ -151,6 +151,15 @@ class CeleryAdapter(FrameworkAdapter):
         with self.app.connection_for_write() as conn:
             conn.default_channel.queue_purge(self.prefix)
 
+    def teardown(self) -> None:
+        """Stop the workers, then remove the kit's queue and its bindings from the broker."""
+        super().teardown()
+        queue = self.app.amqp.queues.new_missing(self.prefix)  # as the worker declared it
+        with self.app.connection_for_write() as conn:
+            bound = queue(conn.default_channel)
+            bound.declare()  # the channel learns the bindings it then deletes
+            bound.delete()
+
 
 def make_adapter(app: str, *, search: Path) -> CeleryAdapter:
     """Build the bundled Celery adapter for ``--app``."""

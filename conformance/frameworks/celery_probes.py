@@ -84,7 +84,8 @@ def book_of(app: Celery, settings: KitSettings) -> JobBook:
 
 def task_options(app: Celery, spec: JobSpec) -> dict[str, Any]:
     """Celery task options giving ``spec``'s policies, as far as Celery offers them."""
-    options: dict[str, Any] = {}
+    # The kit reads its job book, not results: nothing is written to the user's result backend.
+    options: dict[str, Any] = {"ignore_result": True}
     if spec.max_attempts > 1:
         options.update(
             autoretry_for=(ProbeTransientError,),
