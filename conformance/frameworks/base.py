@@ -9,6 +9,7 @@ dead letters, metrics, logs or alerts answers honestly (nothing, or not implemen
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from ..adapter import (
     DeadLetter,
+    Description,
     JobInfo,
     JobStatus,
     JSONObject,
@@ -35,7 +37,7 @@ def kit_prefix(framework: str) -> str:
     return f"jobforge-{framework}-{uuid.uuid4().hex[:8]}"
 
 
-class FrameworkAdapter:
+class FrameworkAdapter(abc.ABC):
     """The shared half of a bundled adapter; subclasses fill in the framework's half."""
 
     framework: str = ""
@@ -53,25 +55,25 @@ class FrameworkAdapter:
 
     # -- the framework's half -------------------------------------------------------------
 
+    @abc.abstractmethod
     def worker_command(self, worker: str, settings: KitSettings) -> WorkerCommand:
         """Return the framework's CLI command starting one worker on the kit's queue."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def open_book(self, settings: KitSettings) -> JobBook:
         """Return the kit's job book in the app's store, under ``settings.prefix``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def prepare(self, settings: KitSettings) -> None:
         """Register the probes on the user's app in this process, at the run's timings."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def enqueue(self, job_type: str, job_id: str, payload: JSONObject, delay_s: float) -> None:
         """Enqueue one probe job with the framework under ``job_id``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def purge(self) -> None:
         """Empty the kit's queue (and schedule) in the framework's store."""
-        raise NotImplementedError
 
     # -- shared ---------------------------------------------------------------------------
 
@@ -99,6 +101,10 @@ class FrameworkAdapter:
         if self._workers is None:
             raise RuntimeError(f"the {self.framework} adapter was used before setup()")
         return self._workers
+
+    @abc.abstractmethod
+    def describe(self) -> Description:
+        """Declare what the framework offers with the user's app's configuration."""
 
     def setup(self, ctx: RunContext) -> None:
         """Adopt the run's timings, register the probes, and get ready to start workers."""

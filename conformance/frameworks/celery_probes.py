@@ -19,7 +19,7 @@ from typing import Any
 import redis
 from celery import Celery, Task, signals
 
-from ..adapter import JobSpec, JobStatus, Timing
+from ..adapter import JobSpec, JobStatus
 from ..probes import (
     WORKER_ENV,
     ProbePermanentError,
@@ -166,8 +166,3 @@ def connect_book(app: Celery, settings: KitSettings) -> None:
     signals.task_success.connect(on_success, weak=False)
     signals.task_retry.connect(on_retry, weak=False)
     signals.task_failure.connect(on_failure, weak=False)
-
-
-def default_timing() -> Timing:
-    """Return the timings ``describe`` declares before the run gives its own (the ci profile's)."""
-    return Timing()
