@@ -27,6 +27,10 @@ DECLARED_FACTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "idempotency.redelivery_after_crash": ("worker_pids or worker_alive (fault seam)",),
         "error_handling.max_attempts": ("probe.default max_attempts >= 2",),
         "error_handling.backoff": ("probe.default backoff_delays_s", _TIMING),
+        "error_handling.backoff_jitter": (
+            "probe.default backoff_delays_s",
+            "timing_facts jitter (none fails)",
+        ),
         "error_handling.timeout": ("probe.default timeout_s", "timing_facts resolution_s"),
         "concurrency.global_cap": ("global_concurrency", "worker_concurrency"),
         "concurrency.per_type_cap": ("probe.limited concurrency_limit",),

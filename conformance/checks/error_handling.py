@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from .. import faults, tolerance
-from ..adapter import Capability, DeadLetter, JobInfo, JobStatus, JSONObject
+from ..adapter import Capability, DeadLetter, JitterModel, JobInfo, JobStatus, JSONObject
 from ..checkers import (
     RetryDelay,
     attempts_by_job,
@@ -220,6 +220,15 @@ def backoff_jitter(env: Env) -> Verdict:
     spec = env.description.job(PROBE_DEFAULT)
     if not spec.backoff_delays_s:
         return failed(f"{PROBE_DEFAULT} declares no backoff_delays_s")
+    declared = tolerance.facts_of(spec, env.timing)
+    if declared.jitter is JitterModel.NONE or (
+        declared.jitter is JitterModel.RATIO and declared.jitter_ratio == 0
+    ):
+        return failed(
+            f"{PROBE_DEFAULT} declares timing_facts jitter {declared.jitter.value!r} (no "
+            "randomness): its retry delays are exact, "
+            "so retries of jobs failing together retry together"
+        )
     samples = _jitter_samples(env)
     amplitude = MIN_JITTER_SHARE * env.timing.jitter_ratio
     band = amplitude / 2

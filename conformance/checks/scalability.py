@@ -15,10 +15,15 @@ from ..checkers import attempts_by_job, effect_counts, lost_jobs
 from ..env import TERMINAL, Env
 from ..history import History
 from ..probes import PROBE_DEFAULT, PROBE_LONG
-from .base import Check, Verdict, failed, inconclusive, judge, require_job_type
+from .base import Check, Verdict, failed, inconclusive, judge, passed, require_job_type
 
 #: Two workers must finish a batch at least this many times faster than one.
 MIN_SPEEDUP = 1.4
+#: ``throughput_scales``: jobs per slot of two workers, the work time of each, and how many
+#: times the pair of measurements (one worker, two workers) is taken.
+BATCH_PER_SLOT = 4
+THROUGHPUT_WORK_S = 0.3
+THROUGHPUT_PAIRS = 2
 #: ``lease_kept`` runs a job this many leases long.
 LEASE_MULTIPLE = 3.0
 #: Statuses that say a running job was taken back from its worker.
@@ -33,8 +38,10 @@ def _not_completed(infos: dict[str, object], hist: History, why: str) -> list[st
         if status is not JobStatus.COMPLETED:
             ran = len([a for a in hist.attempts if a.job_id == job_id])
             shown = status.value if isinstance(status, JobStatus) else "unknown"
+            said = getattr(info, "error", None)
             findings.append(
                 f"job {job_id}: {shown} after {ran} attempt(s) {why}, expected COMPLETED"
+                + (f"; the implementation reports: {said}" if said else "")
             )
     return findings
 
@@ -83,7 +90,14 @@ def _makespan(env: Env, workers: int, count: int, work_s: float) -> tuple[float,
 
 
 def throughput_scales(env: Env) -> Verdict:
-    """Two workers finish a batch of slow jobs at least 1.4 times faster than one."""
+    """Two workers finish a batch of slow jobs at least 1.4 times faster than one.
+
+    The batch gives each slot of two workers several jobs (:data:`BATCH_PER_SLOT`), so one job
+    more on one worker (a framework prefetching unevenly) moves the makespan by a fraction of a
+    job, not by a whole round. The pair of measurements is taken twice: the verdict stands when
+    both pairs fall on the same side of the threshold; pairs on either side mean the machine's
+    noise dominates, and the check ends inconclusive saying so.
+    """
     require_job_type(env, PROBE_DEFAULT)
     per_worker = env.slots
     cap = env.description.global_concurrency
@@ -92,18 +106,34 @@ def throughput_scales(env: Env) -> Verdict:
             f"global cap {cap} < 2 workers x {per_worker} slots: a second worker "
             "cannot add throughput"
         )
-    count, work_s = 4 * per_worker, 0.3
-    one, findings = _makespan(env, 1, count, work_s)
-    two, more = _makespan(env, 2, count, work_s)
-    findings += more
-    speedup = one / two if two > 0 else 0.0
-    if speedup < MIN_SPEEDUP:
-        findings.append(
-            f"{count} jobs of {work_s:g} s took {one:.2f} s on 1 worker and "
-            f"{two:.2f} s on 2: speedup {speedup:.2f}x, expected >= {MIN_SPEEDUP}x"
+    count, work_s = 2 * BATCH_PER_SLOT * per_worker, THROUGHPUT_WORK_S
+    pairs: list[tuple[float, float]] = []
+    for _ in range(THROUGHPUT_PAIRS):
+        one, findings = _makespan(env, 1, count, work_s)
+        two, more = _makespan(env, 2, count, work_s)
+        findings += more
+        if findings:
+            return failed(*findings)
+        pairs.append((one, two))
+    return judge_speedups(pairs, count, work_s)
+
+
+def judge_speedups(pairs: list[tuple[float, float]], count: int, work_s: float) -> Verdict:
+    """Judge makespans ``(one worker, two workers)``: unanimous pairs decide, mixed ones do not."""
+    shown = "; ".join(
+        f"{one:.2f} s on 1 worker, {two:.2f} s on 2 ({one / two:.2f}x)" for one, two in pairs
+    )
+    fast = [one / two >= MIN_SPEEDUP for one, two in pairs]
+    if all(fast):
+        return passed(f"{count} jobs of {work_s:g} s, measured {len(pairs)} times: {shown}")
+    if not any(fast):
+        return failed(
+            f"{count} jobs of {work_s:g} s, measured {len(pairs)} times: {shown}; expected a "
+            f"speedup >= {MIN_SPEEDUP}x"
         )
-    return judge(
-        findings, f"{count} jobs: {one:.2f} s on 1 worker, {two:.2f} s on 2 ({speedup:.2f}x)"
+    return inconclusive(
+        f"{count} jobs of {work_s:g} s, measured {len(pairs)} times: {shown}; the speedups fall "
+        f"on both sides of {MIN_SPEEDUP}x, so the machine's noise dominates the measurement"
     )
 
 

@@ -20,7 +20,7 @@ from jobforge.errors import ConformanceError, UsageError
 from ..adapter import Adapter
 
 # framework name -> module of this package implementing it
-FRAMEWORKS: dict[str, str] = {"jobforge-runtime": "runtime"}
+FRAMEWORKS: dict[str, str] = {"celery": "celery", "huey": "huey", "jobforge-runtime": "runtime"}
 
 
 class AdapterFactory(Protocol):

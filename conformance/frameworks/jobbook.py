@@ -1,0 +1,121 @@
+"""The kit's record of its own probe jobs in a framework, kept in the app's Redis.
+
+Frameworks keep little of a job's story (a Celery result has no attempt count; RQ and Huey drop
+a task they lost). A bundled adapter therefore writes, from the framework's own signals in the
+worker, what the framework did to each of the kit's jobs: accepted, started (attempt n), retried,
+completed, failed for good. ``inspect`` reads it back. Everything lives under the kit's key
+prefix, so nothing of the user's is touched, and ``clear`` removes it all.
+
+A *generation* counter lets ``reset`` disown jobs still held by a framework (a retry waiting in a
+worker's memory): a job submitted in an earlier generation is skipped when it finally runs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import cast
+
+import redis
+
+from ..adapter import JobInfo, JobStatus
+
+_FIELDS = ("job_type", "status", "attempts", "progress", "error", "generation")
+_SCAN_BATCH = 500
+
+
+def _text(raw: bytes | None) -> str | None:
+    return None if raw is None else raw.decode()
+
+
+class JobBook:
+    """Per-job records of the kit's probe jobs under ``prefix`` in ``client``'s Redis."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        """Keep records in ``client`` under keys starting with ``prefix``."""
+        self.client = client
+        self.prefix = prefix
+
+    def _key(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}"
+
+    def generation(self) -> int:
+        """Return the current generation (bumped by every reset)."""
+        raw = cast(bytes | None, self.client.get(f"{self.prefix}:generation"))
+        return int(raw) if raw else 0
+
+    def submitted(self, job_id: str, job_type: str) -> None:
+        """Record a job the adapter just enqueued: PENDING, in the current generation."""
+        self.client.hset(
+            self._key(job_id),
+            mapping={
+                "job_type": job_type,
+                "status": JobStatus.PENDING.value,
+                "attempts": "0",
+                "generation": str(self.generation()),
+                "submitted_at": repr(time.time()),
+            },
+        )
+
+    def current(self, job_id: str) -> bool:
+        """Whether ``job_id`` belongs to the current generation (unknown jobs do not)."""
+        (raw,) = cast(list[bytes | None], self.client.hmget(self._key(job_id), ["generation"]))
+        return raw is not None and int(raw) == self.generation()
+
+    def started(self, job_id: str, worker: str | None = None) -> int:
+        """Record the start of an attempt on ``worker``; return its number (1 for the first)."""
+        attempt = self.client.hincrby(self._key(job_id), "attempts", 1)
+        if worker:
+            self.client.hset(self._key(job_id), "worker", worker)
+        self.client.hdel(self._key(job_id), "error")  # the last attempt's, if any
+        self.client.hset(self._key(job_id), "status", JobStatus.RUNNING.value)
+        return attempt
+
+    def worker_of(self, job_id: str) -> str | None:
+        """Return the worker that started the last attempt (its JOBFORGE_WORKER_ID), if known."""
+        (raw,) = cast(list[bytes | None], self.client.hmget(self._key(job_id), ["worker"]))
+        return _text(raw)
+
+    def progress(self, job_id: str, fraction: float) -> None:
+        """Record the progress a running job published."""
+        self.client.hset(self._key(job_id), "progress", repr(fraction))
+
+    def ended(self, job_id: str, status: JobStatus, error: str | None = None) -> None:
+        """Record what the framework did when an attempt ended (completed, retrying, dead)."""
+        if error is not None:
+            self.client.hset(self._key(job_id), "error", error[:500])
+        elif status is JobStatus.COMPLETED:
+            self.client.hdel(self._key(job_id), "error")
+        self.client.hset(self._key(job_id), "status", status.value)
+
+    def info(self, job_id: str) -> JobInfo | None:
+        """Return the record of ``job_id`` as a JobInfo, or None when the kit never saw it."""
+        values = cast(list[bytes | None], self.client.hmget(self._key(job_id), list(_FIELDS)))
+        raw = dict(zip(_FIELDS, values, strict=True))
+        status = _text(raw["status"])
+        if status is None:
+            return None
+        progress = _text(raw["progress"])
+        return JobInfo(
+            job_id=job_id,
+            job_type=_text(raw["job_type"]) or "unknown",
+            status=JobStatus(status),
+            attempts=int(_text(raw["attempts"]) or 0),
+            progress=float(progress) if progress is not None else None,
+            error=_text(raw["error"]),
+        )
+
+    def reset(self) -> None:
+        """Forget every job and start a new generation (older jobs are skipped if they run)."""
+        self.client.incr(f"{self.prefix}:generation")
+        self.clear(keep_generation=True)
+
+    def clear(self, *, keep_generation: bool = False) -> None:
+        """Delete every key under the prefix (the generation too, unless ``keep_generation``)."""
+        keys = [
+            key.decode() if isinstance(key, bytes) else str(key)
+            for key in self.client.scan_iter(match=f"{self.prefix}:job:*", count=_SCAN_BATCH)
+        ]
+        if not keep_generation:
+            keys.append(f"{self.prefix}:generation")
+        for start in range(0, len(keys), _SCAN_BATCH):
+            self.client.delete(*keys[start : start + _SCAN_BATCH])

@@ -1,0 +1,1 @@
+"""A Celery app configured as Celery's "First steps" guide configures one (Redis broker)."""

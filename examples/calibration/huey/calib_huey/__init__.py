@@ -1,0 +1,1 @@
+"""A Huey app configured as Huey's guide configures one (RedisHuey)."""
