@@ -109,7 +109,7 @@ def test_the_ledger_is_postgresql_or_redis_by_url_and_nothing_else() -> None:
     )
 
 
-# -- on the shared broker ---------------------------------------------------------------------------
+# -- on the shared broker ------------------------------------------------------------------
 
 
 @pytest.fixture

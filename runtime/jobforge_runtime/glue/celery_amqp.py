@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
-from kombu import Exchange, Queue
+from kombu.entity import Exchange, Queue
 
 from jobforge_runtime.alerts import alerter_for
 from jobforge_runtime.catalogue import Catalogue
@@ -142,9 +142,9 @@ def amqp_app(settings: Settings, catalogue: Catalogue) -> Celery:
     arguments = queue_arguments(
         settings, catalogue, broker_version(app), consumer_timeout_s=consumer_timeout_setting()
     )
-    exchange = Exchange(settings.key_prefix, type="topic", durable=True)
+    exchange = Exchange(settings.key_prefix, type="topic", durable=True)  # type: ignore[no-untyped-call]
     queues = [
-        Queue(
+        Queue(  # type: ignore[no-untyped-call]
             f"{settings.key_prefix}.{name}",
             exchange,
             routing_key=f"{settings.key_prefix}.{name}",
