@@ -14,7 +14,9 @@ from .. import adapter as kit
 #: Resolution of delayed work per backend: Huey's due jobs are moved by the runtime's glue every
 #: 10 ms; Celery holds a countdown in the worker's timer (continuous); RQ's are moved from the
 #: runtime's delayed set every 10 ms (``jobforge_runtime.glue.rq.MOVE_EVERY_S``).
-DELAY_RESOLUTION_S = {"huey": 0.01, "celery": 0.0, "rq": 0.01}
+#: Celery on RabbitMQ and SQS carry a delay's whole seconds through the broker and the worker
+#: waits out the fraction (continuous).
+DELAY_RESOLUTION_S = {"huey": 0.01, "celery": 0.0, "rq": 0.01, "celery_amqp": 0.0, "sqs": 0.0}
 #: procrastinate finds due delayed jobs by polling every ``poll_max_delay_s`` (immediate ones by
 #: LISTEN/NOTIFY): that interval is its resolution.
 

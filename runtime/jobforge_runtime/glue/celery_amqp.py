@@ -16,6 +16,8 @@ What this changes from ``glue.celery`` (Celery on Redis), whose dispatcher and w
   running job and then run for its own timeout, so the longest job timeout ``T`` needs
   ``2 T + 60 s`` below it. When it is not, RabbitMQ 3.12+ gets ``x-consumer-timeout`` on each
   queue; an older broker is refused at build, in one line.
+- no remote control (Celery's pidbox is an exclusive queue per host name on RabbitMQ, so a
+  second worker on one host would fail to start); the runtime's CLI manages jobs.
 - the ledger lives in PostgreSQL or Redis, named by ``ledger_url`` (``JOBS_LEDGER_URL``); RabbitMQ
   keeps none.
 """
@@ -172,6 +174,9 @@ def amqp_app(settings: Settings, catalogue: Catalogue) -> Celery:
         task_default_routing_key=queues[0].routing_key,
         task_default_delivery_mode="persistent",
         broker_transport_options={"confirm_publish": True},
+        # no pidbox: on RabbitMQ it is an exclusive queue per host name, which a second worker
+        # on the same host cannot declare; the runtime's CLI, not Celery's, controls workers
+        worker_enable_remote_control=False,
     )
     return app
 

@@ -118,6 +118,13 @@ class SqsDispatcher:
             params["DelaySeconds"] = min(MAX_DELAY_S, math.ceil(delay_s))
         self.client.send_message(**params)
 
+    def purge(self) -> int:
+        """Empty every queue of the settings and its DLQ (tools and tests); return how many."""
+        for queue in self.settings.queues:
+            for dead in (False, True):
+                self.client.purge_queue(QueueUrl=self.queue_url(queue, dead=dead))
+        return 2 * len(self.settings.queues)
+
     def ping(self) -> bool:
         """Return True when SQS answers for the first queue."""
         try:
