@@ -57,8 +57,12 @@ def timing_facts(settings: Settings, backend: str) -> kit.TimingFacts:
     )
 
 
+#: Backends whose broker carries no message priority: quorum queues before RabbitMQ 4.0, SQS.
+NO_PRIORITIES = frozenset({"celery_amqp", "sqs"})
+
+
 def capabilities(
-    settings: Settings, *, own_tests: bool, private_broker: bool = False
+    settings: Settings, *, own_tests: bool, private_broker: bool = False, backend: str = ""
 ) -> frozenset[kit.Capability]:
     """Return what a runtime app offers with ``settings``.
 
@@ -75,6 +79,8 @@ def capabilities(
         caps.discard(kit.Capability.REPLAY)
     if own_tests:
         caps.add(kit.Capability.OWN_TESTS)
+    if backend in NO_PRIORITIES:
+        caps.discard(kit.Capability.PRIORITIES)
     return frozenset(caps)
 
 

@@ -9,8 +9,9 @@ What this changes from ``glue.celery`` (Celery on Redis), whose dispatcher and w
   message, persistent delivery mode.
 - **prefetch 1 with late acks**: a message is acknowledged after its job settles; a worker
   process lost mid-job gets its message redelivered (``task_reject_on_worker_lost``).
-- delays (retries' backoff, the scheduler's ``--delay``) use Celery's native delayed delivery on
-  quorum queues (the broker holds the message, not the worker), rounded up to whole seconds.
+- delays (retries' backoff, ``submit --delay``) use Celery's native delayed delivery on quorum
+  queues for their whole seconds (the broker holds the message, not the worker); the worker that
+  receives it waits out the rest (under a second) before it claims the job.
 - RabbitMQ cancels a consumer that holds an unacknowledged message longer than its
   ``consumer_timeout`` (30 minutes by default, rabbitmq.conf). A message can wait behind one
   running job and then run for its own timeout, so the longest job timeout ``T`` needs
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +41,7 @@ from jobforge_runtime.glue.celery import CeleryDispatcher, celery_priority
 from jobforge_runtime.glue.celery import run_worker as run_worker
 from jobforge_runtime.ledger.choice import ledger_for_url
 from jobforge_runtime.logs import LOGGER_NAME
+from jobforge_runtime.records import ClaimOutcome
 from jobforge_runtime.recovery import worker_name
 from jobforge_runtime.runtime import Runtime
 from jobforge_runtime.settings import Settings
@@ -50,6 +53,8 @@ QUORUM_SINCE = (3, 8)
 QUEUE_CONSUMER_TIMEOUT_SINCE = (3, 12)
 #: Slack above two job timeouts for the unacknowledged time of one message.
 MARGIN_S = 60.0
+#: A job received this close to its due time is waited for in the worker, not sent back.
+SUBSECOND_WAIT_S = 1.0
 
 BrokerVersion = Callable[[], tuple[int, int] | None]
 
@@ -182,12 +187,12 @@ def amqp_app(settings: Settings, catalogue: Catalogue) -> Celery:
 
 
 class AmqpDispatcher(CeleryDispatcher):
-    """Publishes job ids with confirms; delays go whole seconds through the broker."""
+    """Publishes job ids with confirms; the whole seconds of a delay go through the broker."""
 
     def dispatch(
         self, job_id: str, job_type: str, *, queue: str, priority: int, delay_s: float
     ) -> None:
-        """Publish ``job_id`` on ``queue`` after ``delay_s`` (rounded up to whole seconds)."""
+        """Publish ``job_id`` on ``queue``, held by the broker for ``delay_s``'s whole seconds."""
         if queue not in self.settings.queues:
             raise SettingsError(
                 f"queue={queue!r} is not one of the settings' queues {list(self.settings.queues)}; "
@@ -197,13 +202,13 @@ class AmqpDispatcher(CeleryDispatcher):
             args=(job_id, job_type),
             queue=f"{self.settings.key_prefix}.{queue}",
             priority=celery_priority(priority),
-            countdown=math.ceil(delay_s) if delay_s > 0 else None,
+            countdown=math.floor(delay_s) if delay_s >= 1 else None,
         )
 
 
 def build_runtime(settings: Settings, catalogue: Catalogue) -> Runtime:
     """Return a runtime on Celery and RabbitMQ with its ledger at ``ledger_url``."""
-    from jobforge_runtime.execution import execute
+    from jobforge_runtime.execution import claim, execute
 
     ledger = ledger_for_url(settings.ledger_url, prefix=settings.key_prefix, backend="celery_amqp")
     app = amqp_app(settings, catalogue)
@@ -218,7 +223,12 @@ def build_runtime(settings: Settings, catalogue: Catalogue) -> Runtime:
 
     @app.task(name=f"{settings.key_prefix}.run_job")  # type: ignore[untyped-decorator]
     def run_job(job_id: str, job_type: str) -> None:
-        execute(runtime, job_id, job_type, worker=worker_name())
+        worker = worker_name()
+        taken = claim(runtime, job_id, job_type, worker=worker)
+        if taken.outcome is ClaimOutcome.NOT_YET and taken.retry_in_s < SUBSECOND_WAIT_S:
+            time.sleep(taken.retry_in_s)  # the part of the delay the broker cannot hold
+            taken = claim(runtime, job_id, job_type, worker=worker)
+        execute(runtime, job_id, job_type, worker=worker, claimed=taken)
 
     dispatcher.bind(run_job)
     return runtime

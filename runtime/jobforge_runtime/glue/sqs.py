@@ -8,10 +8,14 @@ from the environment (see :mod:`jobforge_runtime.glue.sqs_options`).
 - **Heartbeat**: while a job runs, its message's visibility is extended every third of
   ``visibility_s``; the message is deleted once the job settles, so it comes back only when the
   worker stopped without settling (and then the ledger's claim decides whether it runs).
-- **Delays**: a standard queue carries a delay as ``DelaySeconds`` (at most 900 s; a longer delay
-  is carried again when that runs out). A FIFO queue cannot delay one message, so a message
+- **Delays**: a standard queue carries a delay's whole seconds as ``DelaySeconds`` (at most
+  900 s; a longer delay is carried again when that runs out) and the worker that receives it
+  waits out the remaining fraction of a second. A FIFO queue cannot delay one message, so a message
   received early is made invisible until its job is due: later jobs of the same group wait
   behind it, which is what ordering means.
+- **Workers** are ``concurrency`` forked processes, each taking one message at a time on its
+  main thread (so a job's timeout interrupts it), under a parent that restarts one that dies,
+  runs the reaper and drains the DLQ; a consumer dies with its parent.
 - **FIFO**: one message group per job type, a deduplication id per dispatch (a send that boto3
   retries is not queued twice).
 - **Dead letters**: the runtime's dead-letter queue (the ledger) is authoritative: a job is dead
@@ -23,11 +27,15 @@ from the environment (see :mod:`jobforge_runtime.glue.sqs_options`).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import logging
 import math
+import os
 import signal
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -46,6 +54,8 @@ from jobforge_runtime.settings import Settings
 MAX_DELAY_S = 900
 MAX_VISIBILITY_S = 43200
 FINAL = (JobStatus.COMPLETED, JobStatus.DEAD, JobStatus.FAILED)
+#: A job received this close to its due time is waited for in the worker, not sent back.
+SUBSECOND_WAIT_S = 1.0
 
 
 class SqsDispatcher:
@@ -66,6 +76,11 @@ class SqsDispatcher:
             if self._client is None:
                 self._client = sqs_client()
             return self._client
+
+    def forget_client(self) -> None:
+        """Drop the client (in a forked child, which makes its own on first use)."""
+        with self._lock:
+            self._client = None
 
     def queue_url(self, queue: str, *, dead: bool = False) -> str:
         """Return the URL of ``queue`` (or its DLQ), creating both with their attributes."""
@@ -114,16 +129,34 @@ class SqsDispatcher:
         if self.options.fifo:
             params["MessageGroupId"] = job_type
             params["MessageDeduplicationId"] = f"{job_id}-{uuid.uuid4().hex[:16]}"
-        elif delay_s > 0:
-            params["DelaySeconds"] = min(MAX_DELAY_S, math.ceil(delay_s))
+        elif delay_s >= 1:
+            params["DelaySeconds"] = min(MAX_DELAY_S, math.floor(delay_s))
         self.client.send_message(**params)
 
     def purge(self) -> int:
-        """Empty every queue of the settings and its DLQ (tools and tests); return how many."""
+        """Receive and delete every visible message of the queues and DLQs; return how many.
+
+        Not ``PurgeQueue``: SQS allows one per queue every 60 s. Delayed and in-flight messages
+        stay; once their jobs are gone from the ledger, their claims drop them.
+        """
+        removed = 0
         for queue in self.settings.queues:
             for dead in (False, True):
-                self.client.purge_queue(QueueUrl=self.queue_url(queue, dead=dead))
-        return 2 * len(self.settings.queues)
+                url = self.queue_url(queue, dead=dead)
+                while True:
+                    got = self.client.receive_message(
+                        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+                    )
+                    messages = got.get("Messages", [])
+                    if not messages:
+                        break
+                    entries = [
+                        {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                        for n, m in enumerate(messages)
+                    ]
+                    self.client.delete_message_batch(QueueUrl=url, Entries=entries)
+                    removed += len(messages)
+        return removed
 
     def ping(self) -> bool:
         """Return True when SQS answers for the first queue."""
@@ -191,6 +224,9 @@ def handle(runtime: Runtime, dispatcher: SqsDispatcher, url: str, message: dict[
     job_id, job_type = parsed
     worker = worker_name()
     taken = claim(runtime, job_id, job_type, worker=worker)
+    if taken.outcome is ClaimOutcome.NOT_YET and taken.retry_in_s < SUBSECOND_WAIT_S:
+        time.sleep(taken.retry_in_s)  # the fraction of a second DelaySeconds cannot carry
+        taken = claim(runtime, job_id, job_type, worker=worker)
     if taken.outcome in (ClaimOutcome.NOT_YET, ClaimOutcome.BUSY) and dispatcher.options.fifo:
         wait = min(MAX_VISIBILITY_S, max(1, math.ceil(taken.retry_in_s)))
         client.change_message_visibility(
@@ -240,37 +276,81 @@ def build_runtime(settings: Settings, catalogue: Catalogue) -> Runtime:
     )
 
 
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (a no-op elsewhere)."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0 and os.getppid() != parent:  # PDEATHSIG
+            os._exit(1)
+
+
+def consume(runtime: Runtime, dispatcher: SqsDispatcher, queue: str) -> None:
+    """Take one message at a time on this process's main thread until SIGTERM or SIGINT.
+
+    On the main thread a job's timeout can interrupt it (SIGALRM); a receive in progress ends
+    within ``wait_s``, a running job is finished before the loop stops.
+    """
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    url = dispatcher.queue_url(queue)
+    while not stop.is_set():
+        got = dispatcher.client.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=dispatcher.options.wait_s
+        )
+        for message in got.get("Messages", []):
+            handle(runtime, dispatcher, url, message)
+
+
+def _fork_consumer(runtime: Runtime, dispatcher: SqsDispatcher, queue: str) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        die_with_parent()
+        dispatcher.forget_client()  # boto3 clients are not shared across a fork
+        consume(runtime, dispatcher, queue)
+    except BaseException:
+        logging.getLogger(LOGGER_NAME).exception("SQS consumer process failed")
+        code = 1
+    finally:
+        os._exit(code)
+
+
 def run_worker(runtime: Runtime, *, queue: str, concurrency: int) -> None:
-    """Consume ``queue`` with ``concurrency`` threads; SIGTERM or SIGINT finish running jobs."""
+    """Consume ``queue`` with ``concurrency`` processes; SIGTERM or SIGINT finish running jobs.
+
+    This process makes the queues, forks the consumers (restarting one that dies), runs the
+    reaper and drains SQS's dead-letter queue into the ledger's every ``visibility_s``.
+    """
     dispatcher = runtime.dispatcher
     if not isinstance(dispatcher, SqsDispatcher):
         raise SettingsError("run_worker: this runtime was not built by glue.sqs.build_runtime")
-    url = dispatcher.queue_url(queue)
+    dispatcher.queue_url(queue)  # made once, here, before the consumers start
     stop = threading.Event()
-    wait_s = dispatcher.options.wait_s
-
-    def consume() -> None:
-        while not stop.is_set():
-            got = dispatcher.client.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=wait_s
-            )
-            for message in got.get("Messages", []):
-                handle(runtime, dispatcher, url, message)
-
-    def on_signal(*_: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    children = {_fork_consumer(runtime, dispatcher, queue) for _ in range(concurrency)}
     reaper = Reaper(runtime, worker=worker_name()).start()
-    threads = [threading.Thread(target=consume, name=f"sqs-{i}") for i in range(concurrency)]
-    for thread in threads:
-        thread.start()
     log_event(runtime.logger, "worker_ready", "worker ready", queue=queue, worker=worker_name())
+    next_drain = time.monotonic() + dispatcher.options.visibility_s
     try:
-        while not stop.wait(max(5.0, dispatcher.options.visibility_s)):
-            drain_dead_letters(runtime, dispatcher, queue)
+        while not stop.wait(0.2):
+            for pid in list(children):
+                done, _ = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    children.discard(pid)
+                    children.add(_fork_consumer(runtime, dispatcher, queue))
+            if time.monotonic() >= next_drain:
+                drain_dead_letters(runtime, dispatcher, queue)
+                next_drain = time.monotonic() + dispatcher.options.visibility_s
     finally:
-        for thread in threads:
-            thread.join()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
         reaper.stop()
