@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     cli = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    cli.add_argument("--backend", choices=["amqp", "sqs"], required=True)
+    cli.add_argument("--backend", choices=["amqp", "sqs"], default="amqp")
     cli.add_argument("--jobs", type=int, default=1000)
     cli.add_argument("--runs", type=int, default=3)
     cli.add_argument("--concurrency", type=int, default=4)
