@@ -107,6 +107,8 @@ def test_the_ledger_is_postgresql_or_redis_by_url_and_nothing_else() -> None:
     assert (
         type(ledger_for_url("redis://h:1/4", prefix="x", backend="sqs")).__name__ == "RedisLedger"
     )
+    postgres = ledger_for_url("postgresql://app@h/db", prefix="x", backend="sqs")  # lazy
+    assert type(postgres).__name__ == "PostgresLedger"
 
 
 # -- on the shared broker ------------------------------------------------------------------
