@@ -103,7 +103,10 @@ class RuntimeAdapter:
             version=__version__,
             backend=backend_label(self.user_app.backend, settings),
             capabilities=capabilities(
-                settings, own_tests=bool(test_command), private_broker=self.private_broker
+                settings,
+                own_tests=bool(test_command),
+                private_broker=self.private_broker,
+                backend=self.user_app.backend,
             ),
             jobs=(*probe_specs, *own),
             worker_concurrency=settings.worker_concurrency,

@@ -14,7 +14,9 @@ from .. import adapter as kit
 #: Resolution of delayed work per backend: Huey's due jobs are moved by the runtime's glue every
 #: 10 ms; Celery holds a countdown in the worker's timer (continuous); RQ's are moved from the
 #: runtime's delayed set every 10 ms (``jobforge_runtime.glue.rq.MOVE_EVERY_S``).
-DELAY_RESOLUTION_S = {"huey": 0.01, "celery": 0.0, "rq": 0.01}
+#: Celery on RabbitMQ and SQS carry a delay's whole seconds through the broker and the worker
+#: waits out the fraction (continuous).
+DELAY_RESOLUTION_S = {"huey": 0.01, "celery": 0.0, "rq": 0.01, "celery_amqp": 0.0, "sqs": 0.0}
 #: procrastinate finds due delayed jobs by polling every ``poll_max_delay_s`` (immediate ones by
 #: LISTEN/NOTIFY): that interval is its resolution.
 
@@ -55,8 +57,12 @@ def timing_facts(settings: Settings, backend: str) -> kit.TimingFacts:
     )
 
 
+#: Backends whose broker carries no message priority: quorum queues before RabbitMQ 4.0, SQS.
+NO_PRIORITIES = frozenset({"celery_amqp", "sqs"})
+
+
 def capabilities(
-    settings: Settings, *, own_tests: bool, private_broker: bool = False
+    settings: Settings, *, own_tests: bool, private_broker: bool = False, backend: str = ""
 ) -> frozenset[kit.Capability]:
     """Return what a runtime app offers with ``settings``.
 
@@ -73,6 +79,8 @@ def capabilities(
         caps.discard(kit.Capability.REPLAY)
     if own_tests:
         caps.add(kit.Capability.OWN_TESTS)
+    if backend in NO_PRIORITIES:
+        caps.discard(kit.Capability.PRIORITIES)
     return frozenset(caps)
 
 
