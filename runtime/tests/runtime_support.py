@@ -52,8 +52,8 @@ def postgres_url() -> str:
             if conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
                 return POSTGRES_URL
             conn.execute(f'create database "{name}"')  # type: ignore[arg-type]
-    except psycopg.errors.DuplicateDatabase:
-        pass  # created by a test running at the same time
+    except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+        pass  # created by a test running at the same time (a race shows as either)
     except psycopg.Error as exc:
         _missing(f"PostgreSQL at {POSTGRES_URL} is not reachable ({exc}); start it")
     return POSTGRES_URL
