@@ -13,4 +13,5 @@ for sub in questionnaire rubric conformance templates; do
 done
 # The runtime library (runtime/) is its own distribution with its own mypy settings.
 "${MYPY:-.venv/bin/mypy}" --config-file runtime/pyproject.toml runtime/jobforge_runtime "$@"
-MYPYPATH=.typecheck exec "${MYPY:-.venv/bin/mypy}" -p jobforge "$@"
+# The kit's jobforge-runtime adapter imports the runtime from this checkout.
+MYPYPATH=.typecheck:runtime exec "${MYPY:-.venv/bin/mypy}" -p jobforge "$@"

@@ -24,6 +24,7 @@ from jobforge.errors import ConformanceError
 
 from ..adapter import Capability
 from ..env import Env, Unsupported
+from ..probes import PROBE_TYPES
 from ..suite_record import Recording, TestBody, read_events
 from ..testing_hooks import EVENTS_ENV, PYCACHE_ENV
 from .base import Check, Verdict, failed, judge, passed
@@ -194,9 +195,15 @@ def _unasserted(body: TestBody) -> str:
 
 
 def job_types_exercised(env: Env) -> Verdict:
-    """Check that test bodies ran a job of every catalogued type and asserted about it."""
+    """Check that test bodies ran a job of every catalogued type and asserted about it.
+
+    The catalogue is the implementation's own job types; the kit's probe types count only for
+    an implementation that declares nothing else (a bundled adapter adds them to a user's app,
+    whose suite cannot know them).
+    """
     recording = _observed(suite(env))
-    catalogued = sorted(spec.name for spec in env.description.jobs)
+    every = [spec.name for spec in env.description.jobs]
+    catalogued = sorted([name for name in every if name not in PROBE_TYPES] or every)
     findings = [
         _why_not_counted(f"job type {name}", name in recording.seen_job_types)
         for name in catalogued

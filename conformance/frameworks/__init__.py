@@ -24,6 +24,7 @@ FRAMEWORKS: dict[str, str] = {
     "celery": "celery",
     "dramatiq": "dramatiq",
     "huey": "huey",
+    "jobforge-runtime": "runtime",
     "rq": "rq",
 }
 

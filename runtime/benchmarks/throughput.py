@@ -1,19 +1,32 @@
-"""No-op job throughput: the runtime layer against the bare framework on the same store, in one run.
+"""No-op job throughput: the runtime layer against the bare framework, same broker, same run.
 
-``--backend huey`` (default): bare Huey on SQLite; ``--backend celery``: bare Celery on Redis
-(``BENCH_REDIS_URL``, keys under a unique prefix, deleted afterwards).
+``--backend huey`` (default): the layer on Huey and SQLite against bare Huey on SQLite;
+``--backend celery``: the layer on Celery and Redis against bare Celery on Redis
+(``BENCH_REDIS_URL``, default ``redis://127.0.0.1:6379/0``; keys under a unique prefix, deleted
+afterwards).
 
-Each side gets the same worker processes (one consumer, ``--concurrency`` process workers, the
-same polling) and a fresh SQLite file; the main process enqueues ``--jobs`` no-op jobs and times
-until all have run. The bare task bumps a counter in a second file (one write per job) so the
-run can tell when it is done; the layer runs its full life cycle (ledger record and message in
-one transaction, claim with lease, timeout, settlement with metrics). Sides alternate, ``--runs``
-times. ``--profile`` then profiles the layer in one process (enqueue, dequeue, execute) and prints
-where its time goes. Usage::
+What is compared, per job, on both sides: the main process enqueues it (bare: the framework's
+``task()`` / ``delay()``; layer: ``app.enqueue`` with a typed payload, which records the job in
+the ledger), a worker process executes it, and its outcome is written (bare: the task bumps a
+done-counter, one write per job, which is how the run sees it finish; layer: the settlement in
+the ledger). The layer also keeps a lease per job and counts metrics: that is the layer.
 
-    python runtime/benchmarks/throughput.py --jobs 1000 --runs 3 --profile
+Both sides get the same worker processes (one consumer, ``--concurrency`` process workers, the
+same polling; Celery: prefork, late acks, prefetch 1), a fresh SQLite file or key prefix, and the
+same durability (SQLite: WAL with ``synchronous=normal``). The layer's worker logs at INFO, its
+default (per-job lines are debug). Each side first runs ``--warmup`` jobs, untimed, once its
+consumer said it is ready; then the clock runs from the first of ``--jobs`` enqueues until the
+last of them is done. Sides alternate, bare first, ``--runs`` times; every run prints both rates
+and its ratio (layer jobs/s / bare jobs/s), then the median, min and max ratio. The machine's
+load moves both sides of a run alike: compare ratios, not absolute rates.
 
-Prints one JSON object per run and a summary with the median ratio (layer / bare).
+``--profile`` then profiles the layer in one process (enqueue ``--jobs`` jobs, then take and run
+them; Celery: run each job's task body as a worker process would, without Celery's consumer) and
+prints the top entries by own time. Usage::
+
+    python runtime/benchmarks/throughput.py --jobs 1000 --runs 3
+    export BENCH_REDIS_URL=redis://127.0.0.1:6379/14
+    python runtime/benchmarks/throughput.py --backend celery --jobs 1000 --runs 3 --profile
 """
 
 from __future__ import annotations
@@ -31,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,11 +119,19 @@ def bare_huey(db: Path) -> tuple[SqliteHuey, TaskWrapper]:
     return huey, huey.task(name="bench_noop")(bench_noop)
 
 
+class ReadyConsumer(Consumer):  # type: ignore[misc]
+    """Huey's consumer, saying it is ready once its workers run (as the layer's does)."""
+
+    def start(self) -> None:
+        """Start the workers, then say so."""
+        super().start()
+        print("worker ready", file=sys.stderr, flush=True)
+
+
 def run_bare_worker(db: Path, concurrency: int) -> None:
     """Consume the bare queue with the layer's consumer settings."""
     huey, _ = bare_huey(db)
-    print("worker ready", file=sys.stderr, flush=True)
-    Consumer(
+    ReadyConsumer(
         huey,
         workers=concurrency,
         worker_type="process",
@@ -188,24 +210,36 @@ def drop_keys(prefix: str) -> None:
         client.delete(*keys)
 
 
+def wait_for(done: Callable[[], int], target: int, timeout_s: float, side: str) -> None:
+    """Poll ``done()`` every 5 ms until it reaches ``target``."""
+    deadline = time.monotonic() + timeout_s
+    while done() < target:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{side} did not finish {target} jobs in {timeout_s} s")
+        time.sleep(0.005)
+
+
 def time_bare_celery(
-    prefix: str, jobs: int, concurrency: int, timeout_s: float, log: Path
+    prefix: str, jobs: int, warmup: int, concurrency: int, timeout_s: float, log: Path
 ) -> float:
-    """Seconds for bare Celery to run ``jobs`` no-op tasks."""
+    """Seconds for bare Celery to run ``jobs`` no-op tasks (after ``warmup`` untimed ones)."""
     import redis
 
     _, task = bare_celery(prefix)
     proc = start(["--bare-celery-worker", prefix, "--concurrency", str(concurrency)], log)
     client = redis.Redis.from_url(REDIS_URL)
+
+    def done() -> int:
+        return int(client.get(f"{prefix}:done") or 0)
+
     try:
+        for _ in range(warmup):
+            task.delay()
+        wait_for(done, warmup, timeout_s, "bare side")
         started = time.perf_counter()
         for _ in range(jobs):
             task.delay()
-        deadline = time.monotonic() + timeout_s
-        while int(client.get(f"{prefix}:done") or 0) < jobs:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"bare side did not finish {jobs} jobs in {timeout_s} s")
-            time.sleep(0.005)
+        wait_for(done, warmup + jobs, timeout_s, "bare side")
         return time.perf_counter() - started
     finally:
         stop(proc)
@@ -213,21 +247,20 @@ def time_bare_celery(
 
 
 def time_layer_celery(
-    prefix: str, jobs: int, concurrency: int, timeout_s: float, log: Path
+    prefix: str, jobs: int, warmup: int, concurrency: int, timeout_s: float, log: Path
 ) -> float:
-    """Seconds for the layer on Celery to run ``jobs`` no-op jobs."""
+    """Seconds for the layer on Celery to run ``jobs`` no-op jobs (after ``warmup`` untimed)."""
     app = layer_celery_app(prefix, concurrency)
     runtime = app.runtime
     proc = start(["--layer-celery-worker", prefix, "--concurrency", str(concurrency)], log)
     try:
+        for n in range(warmup):
+            app.enqueue(noop, Nothing(n=n))
+        wait_for(lambda: completed(runtime), warmup, timeout_s, "layer")
         started = time.perf_counter()
         for n in range(jobs):
             app.enqueue(noop, Nothing(n=n))
-        deadline = time.monotonic() + timeout_s
-        while completed(runtime) < jobs:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"layer did not finish {jobs} jobs in {timeout_s} s")
-            time.sleep(0.005)
+        wait_for(lambda: completed(runtime), warmup + jobs, timeout_s, "layer")
         return time.perf_counter() - started
     finally:
         stop(proc)
@@ -261,44 +294,46 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def time_bare(tmp: Path, jobs: int, concurrency: int, timeout_s: float) -> float:
-    """Seconds for bare Huey to run ``jobs`` no-op tasks."""
+def time_bare(tmp: Path, jobs: int, warmup: int, concurrency: int, timeout_s: float) -> float:
+    """Seconds for bare Huey to run ``jobs`` no-op tasks (after ``warmup`` untimed ones)."""
     db = tmp / "bare.db"
     with sqlite3.connect(f"{db}.count") as conn:
         conn.execute("create table done (n integer)")
         conn.execute("insert into done values (0)")
     _, task = bare_huey(db)
     proc = start(["--bare-worker", str(db), "--concurrency", str(concurrency)], tmp / "bare.log")
+    counter = sqlite3.connect(f"{db}.count", timeout=30)
+
+    def done() -> int:
+        return int(counter.execute("select n from done").fetchone()[0])
+
     try:
+        for _ in range(warmup):
+            task()
+        wait_for(done, warmup, timeout_s, "bare side")
         started = time.perf_counter()
         for _ in range(jobs):
             task()
-        counter = sqlite3.connect(f"{db}.count", timeout=30)
-        deadline = time.monotonic() + timeout_s
-        while counter.execute("select n from done").fetchone()[0] < jobs:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"bare side did not finish {jobs} jobs in {timeout_s} s")
-            time.sleep(0.005)
+        wait_for(done, warmup + jobs, timeout_s, "bare side")
         return time.perf_counter() - started
     finally:
         stop(proc)
 
 
-def time_layer(tmp: Path, jobs: int, concurrency: int, timeout_s: float) -> float:
-    """Seconds for the runtime layer to run ``jobs`` no-op jobs."""
+def time_layer(tmp: Path, jobs: int, warmup: int, concurrency: int, timeout_s: float) -> float:
+    """Seconds for the runtime layer to run ``jobs`` no-op jobs (after ``warmup`` untimed)."""
     db = tmp / "layer.db"
     app = layer_app(db, concurrency)
     runtime = app.runtime
     proc = start(["--layer-worker", str(db), "--concurrency", str(concurrency)], tmp / "layer.log")
     try:
+        for n in range(warmup):
+            app.enqueue(noop, Nothing(n=n))
+        wait_for(lambda: completed(runtime), warmup, timeout_s, "layer")
         started = time.perf_counter()
         for n in range(jobs):
             app.enqueue(noop, Nothing(n=n))
-        deadline = time.monotonic() + timeout_s
-        while completed(runtime) < jobs:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"layer did not finish {jobs} jobs in {timeout_s} s")
-            time.sleep(0.005)
+        wait_for(lambda: completed(runtime), warmup + jobs, timeout_s, "layer")
         return time.perf_counter() - started
     finally:
         stop(proc)
@@ -312,6 +347,11 @@ def completed(runtime: Runtime) -> int:
         query = f"select coalesce(sum(n), 0) from {table} where outcome = 'COMPLETED'"
         (n,) = ledger.connection().execute(query).fetchone()
         return int(n)
+    from jobforge_runtime.ledger.redis import RedisLedger  # needs the celery extra's redis
+
+    if isinstance(ledger, RedisLedger):  # one hash read, like the bare side's counter
+        counts = ledger.client.hgetall(f"{ledger.prefix}:attempts")
+        return sum(int(n) for key, n in counts.items() if key.startswith("bench.noop|COMPLETED|"))
     return int(ledger.counters().get(("jobs_completed_total", "bench.noop"), 0))
 
 
@@ -333,17 +373,43 @@ def profile_layer(jobs: int, top: int) -> str:
     return out.getvalue()
 
 
+def profile_layer_celery(prefix: str, jobs: int, top: int) -> str:
+    """Profile the layer on Celery in one process: enqueue, then run each job's task body."""
+    app = layer_celery_app(prefix, 1)
+    runtime = app.runtime
+    run_job = runtime.dispatcher.task.run  # type: ignore[attr-defined]  # what a worker runs
+    try:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        ids = [app.enqueue(noop, Nothing(n=n)) for n in range(jobs)]
+        for job_id in ids:
+            run_job(job_id, noop.name)
+        profiler.disable()
+    finally:
+        time.sleep(0.1)  # a completion held for a next job is written after 20 ms
+        drop_keys(prefix)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run both sides ``--runs`` times and print the numbers as JSON lines."""
     cli = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    cli.add_argument("--jobs", type=int, default=1000)
-    cli.add_argument("--runs", type=int, default=3)
-    cli.add_argument("--concurrency", type=int, default=4)
-    cli.add_argument("--timeout", type=float, default=300.0)
+    cli.add_argument("--jobs", type=int, default=1000, help="timed jobs per side and run")
+    cli.add_argument("--warmup", type=int, default=50, help="untimed jobs per side first")
+    cli.add_argument("--runs", type=int, default=3, help="runs; each runs bare, then layer")
+    cli.add_argument("--concurrency", type=int, default=4, help="worker processes per side")
+    cli.add_argument("--timeout", type=float, default=300.0, help="seconds a side may take")
     cli.add_argument("--profile", action="store_true", help="profile the layer afterwards")
-    cli.add_argument("--backend", choices=["huey", "celery"], default="huey")
+    cli.add_argument(
+        "--backend",
+        choices=["huey", "celery"],
+        default="huey",
+        help="huey: Huey on SQLite; celery: Celery on Redis at BENCH_REDIS_URL",
+    )
     cli.add_argument("--bare-worker", type=Path, help=argparse.SUPPRESS)
     cli.add_argument("--bare-celery-worker", help=argparse.SUPPRESS)
     cli.add_argument("--layer-celery-worker", help=argparse.SUPPRESS)
@@ -355,39 +421,38 @@ def main(argv: list[str] | None = None) -> int:
     if args.bare_celery_worker:
         run_bare_celery_worker(args.bare_celery_worker, args.concurrency)
         return 0
-    if args.layer_celery_worker:
+    if args.layer_celery_worker or args.layer_worker:
         from jobforge_runtime.logs import configure_logging
 
-        configure_logging(level="WARNING")
-        print("worker ready", file=sys.stderr, flush=True)
-        layer_celery_app(args.layer_celery_worker, args.concurrency).run_worker()
-        return 0
-    if args.layer_worker:
-        from jobforge_runtime.logs import configure_logging
-
-        configure_logging(level="WARNING")
-        print("worker ready", file=sys.stderr, flush=True)
-        layer_app(args.layer_worker, args.concurrency).run_worker()
+        # INFO, the worker's default: its "worker ready" line, logged once the consumer runs,
+        # is what start() waits for; per-job lines are debug.
+        configure_logging(level="INFO")
+        if args.layer_celery_worker:
+            layer_celery_app(args.layer_celery_worker, args.concurrency).run_worker()
+        else:
+            layer_app(args.layer_worker, args.concurrency).run_worker()
         return 0
     ratios: list[float] = []
     for run in range(1, args.runs + 1):
         with tempfile.TemporaryDirectory(prefix="rt-bench-") as tmp_name:
             tmp = Path(tmp_name)
             if args.backend == "huey":
-                bare_s = time_bare(tmp, args.jobs, args.concurrency, args.timeout)
-                layer_s = time_layer(tmp, args.jobs, args.concurrency, args.timeout)
+                bare_s = time_bare(tmp, args.jobs, args.warmup, args.concurrency, args.timeout)
+                layer_s = time_layer(tmp, args.jobs, args.warmup, args.concurrency, args.timeout)
             else:
                 tag = f"bench-{os.getpid()}-{run}"
+                sizes = (args.jobs, args.warmup)
                 bare_s = time_bare_celery(
-                    f"{tag}-bare", args.jobs, args.concurrency, args.timeout, tmp / "bare.log"
+                    f"{tag}-bare", *sizes, args.concurrency, args.timeout, tmp / "bare.log"
                 )
                 layer_s = time_layer_celery(
-                    f"{tag}-layer", args.jobs, args.concurrency, args.timeout, tmp / "layer.log"
+                    f"{tag}-layer", *sizes, args.concurrency, args.timeout, tmp / "layer.log"
                 )
         result: dict[str, Any] = {
             "run": run,
             "backend": args.backend,
             "jobs": args.jobs,
+            "warmup": args.warmup,
             "concurrency": args.concurrency,
             "bare_jobs_per_s": round(args.jobs / bare_s, 1),
             "layer_jobs_per_s": round(args.jobs / layer_s, 1),
@@ -405,7 +470,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     if args.profile:
-        print(profile_layer(args.jobs, 25))
+        if args.backend == "huey":
+            print(profile_layer(args.jobs, 25))
+        else:
+            print(profile_layer_celery(f"bench-{os.getpid()}-profile", args.jobs, 25))
     return 0
 
 

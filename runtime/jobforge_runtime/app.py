@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from jobforge_runtime import glue
-from jobforge_runtime.catalogue import Catalogue, JobDef
+from jobforge_runtime import glue, observers
+from jobforge_runtime.catalogue import AnyJob, Catalogue, JobDef
 from jobforge_runtime.runtime import Runtime
 from jobforge_runtime.scheduling import Schedule
 from jobforge_runtime.settings import Settings
@@ -45,15 +45,41 @@ class App:
         for schedule in self.schedules:
             catalogue.get(schedule.job.name)  # each schedule's job must be in the catalogue
 
+    def resolved_settings(self) -> Settings:
+        """Return the settings the runtime uses: ``JOBS_*`` variables over the declared ones."""
+        return Settings.from_env(self.base_settings) if self.read_env else self.base_settings
+
+    def derive(
+        self,
+        *,
+        settings: Settings | None = None,
+        extra_jobs: Iterable[AnyJob] = (),
+        schedules: Iterable[Schedule] | None = None,
+    ) -> App:
+        """Return a new App on the same backend: this catalogue plus ``extra_jobs``.
+
+        ``settings`` is used as given (no ``JOBS_*`` variable is read); without it the new App
+        resolves its settings as this one does. ``schedules`` replaces this App's schedules. For
+        tools that run an App on a store of their own (a test, the conformance kit): this App,
+        its catalogue and its runtime are left as they are. A job name in ``extra_jobs`` that is
+        already in the catalogue raises :class:`~jobforge_runtime.errors.SettingsError`.
+        """
+        return App(
+            settings=self.base_settings if settings is None else settings,
+            catalogue=Catalogue([*self.catalogue, *extra_jobs]),
+            schedules=self.schedules if schedules is None else schedules,
+            backend=self.backend,
+            read_env=self.read_env if settings is None else False,
+        )
+
     @property
     def runtime(self) -> Runtime:
         """The runtime of this process, built on first use."""
         with self._lock:
             if self._runtime is None:
-                settings = (
-                    Settings.from_env(self.base_settings) if self.read_env else self.base_settings
-                )
+                settings = self.resolved_settings()
                 self._runtime = glue.load(self.backend).build_runtime(settings, self.catalogue)
+                observers.attach(self, self._runtime)
             return self._runtime
 
     def enqueue(

@@ -1,8 +1,10 @@
 """Executing one delivery of a job: claim, run, settle. The framework only carries the id.
 
-Two ledger transactions per attempt: the claim (with its limits and lease) and the settlement
+Two ledger writes per attempt: the claim (with its limits and lease) and the settlement
 (completed, retrying with backoff, or dead, with the retry's message queued in the same
-transaction where the store allows). A duplicate or stale delivery is harmless: its claim fails.
+transaction where the store allows). A glue module may hand a completion to ``defer`` and write it
+with the worker's next claim (:func:`claim_after`), so a busy worker writes once per job. A
+duplicate or stale delivery is harmless: its claim fails.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from jobforge_runtime.records import (
     Alert,
     Claim,
     ClaimOutcome,
+    Completion,
     JobRecord,
     JobStatus,
     Settlement,
@@ -42,6 +45,29 @@ def claim(runtime: Runtime, job_id: str, job_type: str, *, worker: str) -> Claim
     return runtime.ledger.claim(job_id, worker, runtime.limits_for(job), now=runtime.clock())
 
 
+def claim_after(
+    runtime: Runtime, done: Completion | None, job_id: str, job_type: str, *, worker: str
+) -> Claim:
+    """Record ``worker``'s previous completion ``done``, then claim ``job_id``: one store call."""
+    job = runtime.catalogue.get(job_type) if job_type in runtime.catalogue else None
+    limits = runtime.limits_for(job)
+    held, taken = runtime.ledger.complete_then_claim(
+        done, job_id, worker, limits, now=runtime.clock()
+    )
+    if done is not None:
+        _log_completion(runtime, done, bool(held))
+    return taken
+
+
+def record_completion(runtime: Runtime, done: Completion) -> bool:
+    """Record a completion held back for a next claim that did not come; log it."""
+    held = runtime.ledger.complete(
+        done.job_id, done.worker, done.job_type, done.duration_s, now=runtime.clock()
+    )
+    _log_completion(runtime, done, held)
+    return held
+
+
 #: Takes a completed attempt whose settlement a glue module writes in its next transaction.
 Defer = Callable[[JobRecord, Settlement, str], None]
 
@@ -54,8 +80,11 @@ def execute(
     worker: str,
     claimed: Claim | None = None,
     defer: Defer | None = None,
-) -> JobRecord | None:
-    """Run one delivery of ``job_id``; return its record after the attempt (None: not run).
+) -> JobStatus | None:
+    """Run one delivery of ``job_id``; return the status its attempt left it in.
+
+    None: not run (a duplicate or stale delivery, not due yet, a limit full) or its claim was lost
+    meanwhile, or its completion was handed to ``defer``.
 
     ``claimed`` is the claim a glue module already made in the broker's own transaction (Huey on
     SQLite claims while it takes the message); without it the job is claimed here. ``defer``
@@ -81,7 +110,7 @@ def execute(
 
 def _run(
     runtime: Runtime, record: JobRecord, job: AnyJob | None, worker: str, defer: Defer | None
-) -> JobRecord | None:
+) -> JobStatus | None:
     per_job = runtime.settings.log_job_events
     log_event(
         runtime.logger,
@@ -109,41 +138,53 @@ def _run(
         if not preempt and time.monotonic() - started > timeout:
             raise JobTimeoutError(f"job ran past its timeout_s={timeout:g}")
     except Exception as exc:  # every failure is classified; none escapes into the framework
-        return _failed(runtime, record, job, exc, time.monotonic() - started, worker)
+        after = _failed(runtime, record, job, exc, time.monotonic() - started, worker)
+        return None if after is None else after.status
     finally:
         runtime.leases.release(record.job_id)
     done = Settlement(status=JobStatus.COMPLETED, duration_s=time.monotonic() - started)
     if defer is not None:
         defer(record, done, worker)
         return None
-    return complete(runtime, record, done, worker)
+    return JobStatus.COMPLETED if complete(runtime, record, done, worker) else None
 
 
-def complete(
-    runtime: Runtime, record: JobRecord, done: Settlement, worker: str
-) -> JobRecord | None:
-    """Settle a completed attempt and log it; None when the claim was lost meanwhile."""
-    after = runtime.ledger.settle(record.job_id, worker, done, now=runtime.clock())
-    if after is None:
+def complete(runtime: Runtime, record: JobRecord, done: Settlement, worker: str) -> bool:
+    """Settle a completed attempt and log it; False when the claim was lost meanwhile."""
+    return record_completion(runtime, completion_of(record, done, worker))
+
+
+def completion_of(record: JobRecord, done: Settlement, worker: str) -> Completion:
+    """Return the completion of ``record``'s attempt by ``worker``."""
+    return Completion(
+        job_id=record.job_id,
+        job_type=record.job_type,
+        worker=worker,
+        duration_s=done.duration_s,
+        attempt=record.attempts,
+    )
+
+
+def _log_completion(runtime: Runtime, done: Completion, held: bool) -> None:
+    if not held:
         log_event(
             runtime.logger,
             "lost_claim",
             "finished after its claim lapsed",
-            job_id=record.job_id,
-            job_type=record.job_type,
-            worker=worker,
+            job_id=done.job_id,
+            job_type=done.job_type,
+            worker=done.worker,
         )
-    else:
-        log_event(
-            runtime.logger,
-            "completed",
-            per_job_info=runtime.settings.log_job_events,
-            job_id=record.job_id,
-            job_type=record.job_type,
-            attempt=record.attempts,
-            duration_s=round(done.duration_s, 6),
-        )
-    return after
+        return
+    log_event(
+        runtime.logger,
+        "completed",
+        per_job_info=runtime.settings.log_job_events,
+        job_id=done.job_id,
+        job_type=done.job_type,
+        attempt=done.attempt,
+        duration_s=round(done.duration_s, 6),
+    )
 
 
 def _failed(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable, Mapping
 from typing import Any
 
 LOGGER_NAME = "jobforge_runtime"
@@ -32,6 +33,8 @@ FIELDS = (
 #: Events logged at warning level; the rest are info (per-job events: debug unless asked).
 WARNINGS = frozenset({"failed", "dead", "recovered", "alert", "lost_claim"})
 PER_JOB = frozenset({"enqueued", "started", "completed", "duplicate", "retrying", "scheduled"})
+#: Observers of every event, whatever the log level (see :mod:`jobforge_runtime.observers`).
+OBSERVERS: list[Callable[[str, Mapping[str, Any]], None]] = []
 
 
 class JsonFormatter(logging.Formatter):
@@ -79,7 +82,12 @@ def log_event(
     per_job_info: bool = False,
     **fields: Any,
 ) -> None:
-    """Log one event with its fields; per-job events are debug unless ``per_job_info``."""
+    """Log one event with its fields; per-job events are debug unless ``per_job_info``.
+
+    Observers (:mod:`jobforge_runtime.observers`) see every event first, at any level.
+    """
+    if OBSERVERS:
+        _notify(event, fields)
     if event in WARNINGS:
         level = logging.WARNING
     elif event in PER_JOB and not per_job_info:
@@ -88,3 +96,12 @@ def log_event(
         level = logging.INFO
     if logger.isEnabledFor(level):
         logger.log(level, message or event, extra={"event": event, **fields})
+
+
+def _notify(event: str, fields: Mapping[str, Any]) -> None:
+    """Hand one event to every observer; an observer that fails never fails the job."""
+    for observer in tuple(OBSERVERS):
+        try:
+            observer(event, fields)
+        except Exception:
+            logging.getLogger(LOGGER_NAME).debug("observer %r failed", observer, exc_info=True)

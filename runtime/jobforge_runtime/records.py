@@ -117,6 +117,17 @@ class Settlement:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Completion:
+    """A completed attempt waiting to be recorded with its worker's next claim."""
+
+    job_id: str
+    job_type: str
+    worker: str
+    duration_s: float
+    attempt: int = 0  # which attempt completed (for the log line)
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeadLetter:
     """A job that used up its attempts or failed permanently, with its full context."""
 

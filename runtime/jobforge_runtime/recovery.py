@@ -25,9 +25,13 @@ if TYPE_CHECKING:
 _HOST = socket.gethostname()
 
 
+_NAME = [f"{_HOST}:{os.getpid()}"]  # made once per process, again in a forked child
+os.register_at_fork(after_in_child=lambda: _NAME.__setitem__(0, f"{_HOST}:{os.getpid()}"))
+
+
 def worker_name() -> str:
     """Return this process's worker identity: ``host:pid``."""
-    return f"{_HOST}:{os.getpid()}"
+    return _NAME[0]
 
 
 class LeaseKeeper:

@@ -32,6 +32,9 @@ class Settings(BaseModel):
     key_prefix: str = Field("jobs", pattern=r"^[A-Za-z0-9_.:-]+$")
     queues: tuple[str, ...] = ("default",)
     worker_concurrency: int = Field(4, ge=1)
+    db_pool_size: int = Field(
+        4, ge=1, description="PostgreSQL connections per process (ledger and procrastinate each)"
+    )
     global_concurrency: int | None = Field(None, ge=1, description="cap across all workers")
     timeout_s: float = Field(120.0, gt=0, description="default per-attempt timeout")
     lease_s: float = Field(30.0, gt=0, description="claim of a running job; renewed at 1/3")

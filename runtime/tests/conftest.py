@@ -9,7 +9,15 @@ from pathlib import Path
 
 import fixture_app
 import pytest
-from runtime_support import HERE, Clock, Processes, RecordingDispatcher
+from runtime_support import (
+    HERE,
+    Clock,
+    Processes,
+    RecordingDispatcher,
+    drop_postgres_tables,
+    postgres_url,
+    redis_url,
+)
 
 from jobforge_runtime.alerts import Alerter, LedgerSink
 from jobforge_runtime.ledger import Ledger
@@ -24,29 +32,20 @@ def clock() -> Clock:
     return Clock()
 
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-REDIS_URL = os.environ.get("RUNTIME_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def redis_url() -> str:
-    """Return the shared Redis's URL, or skip (locally) / fail (under CI) when it is down."""
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        reason = f"Redis at {REDIS_URL} is not reachable ({exc}); start it (README 'Services')"
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return REDIS_URL
-
-
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    """Yield a real ledger of each store: SQLite in ``tmp_path``, Redis under a unique prefix."""
+    """Yield a real ledger of each store: SQLite in ``tmp_path``, Redis or PostgreSQL by prefix."""
     if request.param == "sqlite":
         yield SqliteLedger(tmp_path / "jobs.db")
+        return
+    if request.param == "postgres":
+        from jobforge_runtime.ledger.postgres import PostgresLedger
+
+        url, prefix = postgres_url(), f"rt_test_{uuid.uuid4().hex[:12]}"
+        store = PostgresLedger(url, prefix=prefix, pool_size=2)
+        yield store
+        store.close()
+        drop_postgres_tables(url, prefix)
         return
     from jobforge_runtime.ledger.redis import RedisLedger
 
@@ -80,12 +79,18 @@ def make_runtime(
     return build
 
 
-@pytest.fixture(params=["huey", "celery"])
+@pytest.fixture(params=["huey", "celery", "rq", "procrastinate"])
 def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Processes]:
-    """Start real worker processes: Huey on SQLite in ``tmp_path``, or Celery on Redis."""
+    """Start real worker processes: Huey on SQLite in ``tmp_path``, or Celery or RQ on Redis."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBS_")}
     prefix = f"rt-test-{uuid.uuid4().hex[:12]}"
-    broker = f"sqlite:///{tmp_path / 'jobs.db'}" if request.param == "huey" else redis_url()
+    if request.param == "huey":
+        broker = f"sqlite:///{tmp_path / 'jobs.db'}"
+    elif request.param == "procrastinate":
+        broker = postgres_url()
+        prefix = prefix.replace("-", "_")
+    else:
+        broker = redis_url()
     env.update(
         {
             "PYTHONPATH": os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]),
@@ -101,7 +106,9 @@ def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Proces
     group = Processes(tmp_path, env)
     yield group
     group.stop_all()
-    if request.param == "celery":
+    if request.param == "procrastinate":
+        drop_postgres_tables(broker, prefix)
+    elif request.param != "huey":
         import redis
 
         client = redis.Redis.from_url(broker)

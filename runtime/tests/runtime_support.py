@@ -11,9 +11,67 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from jobforge_runtime.records import JobRecord, JobStatus
 
 HERE = Path(__file__).resolve().parent
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+REDIS_URL = os.environ.get("RUNTIME_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+#: A database of the runtime's tests' own (created when missing); never the server's others.
+POSTGRES_URL = os.environ.get(
+    "RUNTIME_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/jobforge_runtime_tests"
+)
+
+
+def _missing(reason: str) -> None:
+    """Skip the test (locally) or fail it (under CI) because a service is missing."""
+    if IN_CI:
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def redis_url() -> str:
+    """Return the shared Redis's URL, or skip (locally) / fail (under CI) when it is down."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        _missing(f"Redis at {REDIS_URL} is not reachable ({exc}); start it (README 'Services')")
+    return REDIS_URL
+
+
+def postgres_url() -> str:
+    """Return the PostgreSQL URL of the tests, or skip (locally) / fail (under CI) when down."""
+    import psycopg
+
+    base, _, name = POSTGRES_URL.rpartition("/")
+    try:
+        with psycopg.connect(f"{base}/postgres", connect_timeout=2, autocommit=True) as conn:
+            if conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
+                return POSTGRES_URL
+            conn.execute(f'create database "{name}"')  # type: ignore[arg-type]
+    except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+        pass  # created by a test running at the same time (a race shows as either)
+    except psycopg.Error as exc:
+        _missing(f"PostgreSQL at {POSTGRES_URL} is not reachable ({exc}); start it")
+    return POSTGRES_URL
+
+
+def drop_postgres_tables(url: str, prefix: str) -> None:
+    """Drop the tables a test made under ``prefix`` (and nothing else)."""
+    import psycopg
+
+    table_prefix = prefix.replace(".", "_").replace(":", "_").replace("-", "_").lower() + "_"
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "select tablename from pg_tables where schemaname = current_schema()"
+            " and starts_with(tablename, %s)",
+            (table_prefix,),
+        ).fetchall()
+        for (name,) in rows:
+            conn.execute(f'drop table if exists "{name}" cascade')  # type: ignore[arg-type]
 
 
 @dataclass

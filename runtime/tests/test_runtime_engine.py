@@ -13,6 +13,7 @@ from runtime_support import Clock, RecordingDispatcher
 
 from jobforge_runtime.errors import NotInDeadLetterQueueError
 from jobforge_runtime.execution import execute
+from jobforge_runtime.ledger.postgres import PostgresLedger
 from jobforge_runtime.ledger.sqlite import SqliteLedger
 from jobforge_runtime.records import ClaimLimits, ClaimOutcome, JobStatus, NewJob, Settlement
 from jobforge_runtime.recovery import LeaseKeeper, reap
@@ -52,7 +53,9 @@ def test_a_job_whose_message_cannot_be_queued_is_never_lost(
     dispatcher.fail = True
     with pytest.raises(ConnectionError):
         runtime.enqueue(fixture_app.work, fixture_app.Work(key="lost"))
-    if isinstance(runtime.ledger, SqliteLedger):  # record and message share one transaction
+    if isinstance(
+        runtime.ledger, (SqliteLedger, PostgresLedger)
+    ):  # record and message: one transaction
         assert runtime.ledger.list_jobs() == []
         return
     # A store that cannot share the broker's transaction keeps the job; the reaper publishes it.
@@ -341,3 +344,39 @@ def test_an_ordering_key_runs_jobs_of_one_key_one_at_a_time_in_order(
     assert runtime.ledger.claim(second, "w2", limits, now=clock.now).outcome is ClaimOutcome.BUSY
     assert runtime.ledger.claim(first, "w1", limits, now=clock.now).outcome is ClaimOutcome.CLAIMED
     assert runtime.ledger.claim(second, "w2", limits, now=clock.now).outcome is ClaimOutcome.BUSY
+
+
+def test_a_completion_is_recorded_and_counted_without_reading_the_job_back(
+    make_runtime: Build, clock: Clock
+) -> None:
+    runtime, _ = make_runtime()
+    job_id = runtime.enqueue(fixture_app.work, fixture_app.Work(key="done"))
+    runtime.ledger.claim(job_id, "w1", ClaimLimits(lease_s=30), now=clock.now)
+    runtime.ledger.set_progress(job_id, 0.5, now=clock.now)
+    clock.now += 0.25
+    assert runtime.ledger.complete(job_id, "w1", "test.work", 0.25, now=clock.now) is True
+    record = runtime.status(job_id)
+    assert record is not None
+    assert (record.status, record.lease_until, record.progress, record.owner) == (
+        JobStatus.COMPLETED,
+        None,
+        1.0,
+        "w1",
+    )
+    assert runtime.ledger.counters()[("jobs_completed_total", "test.work")] == 1
+    assert runtime.ledger.gauges()["running"] == 0
+    assert runtime.ledger.complete(job_id, "w1", "test.work", 0.25, now=clock.now) is False
+
+
+def test_a_completion_after_the_claim_was_taken_back_is_refused(
+    make_runtime: Build, clock: Clock
+) -> None:
+    runtime, _ = make_runtime()
+    job_id = runtime.enqueue(fixture_app.work, fixture_app.Work(key="late"))
+    runtime.ledger.claim(job_id, "slow-worker", ClaimLimits(lease_s=1), now=clock.now)
+    clock.now += 2
+    assert reap(runtime) == 1
+    assert runtime.ledger.complete(job_id, "slow-worker", "test.work", 2.0, now=clock.now) is False
+    record = runtime.status(job_id)
+    assert record is not None and record.status is JobStatus.RETRYING
+    assert ("jobs_completed_total", "test.work") not in runtime.ledger.counters()

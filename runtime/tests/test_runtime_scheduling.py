@@ -180,6 +180,7 @@ def test_the_ledger_lets_one_of_two_schedulers_fire_a_tick(
 def test_a_firing_whose_message_cannot_be_queued_is_never_lost(
     make_runtime: Build, clock: Clock
 ) -> None:
+    from jobforge_runtime.ledger.postgres import PostgresLedger
     from jobforge_runtime.ledger.sqlite import SqliteLedger
     from jobforge_runtime.recovery import reap
 
@@ -190,7 +191,9 @@ def test_a_firing_whose_message_cannot_be_queued_is_never_lost(
     with pytest.raises(ConnectionError):
         scheduler.tick_once()
     dispatcher.fail = False
-    if isinstance(runtime.ledger, SqliteLedger):  # tick, job and message share one transaction
+    if isinstance(
+        runtime.ledger, (SqliteLedger, PostgresLedger)
+    ):  # tick, job, message: one transaction
         assert runtime.ledger.list_jobs() == []
         assert scheduler.tick_once() == 1  # the tick is still due and fires now
     else:  # the job is kept and published by the reaper

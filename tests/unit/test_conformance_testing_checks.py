@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from jobforge.conformance.adapter import Description
+from jobforge.conformance.adapter import Description, JobSpec
 from jobforge.conformance.checks import registry
 from jobforge.conformance.reference import ReferenceAdapter
 from jobforge.conformance.runner import Runner
@@ -30,16 +30,25 @@ def run(job_type):
 
 
 class OwnSuite(ReferenceAdapter):
-    """The reference, with its own test command replaced by a suite in ``directory``."""
+    """The reference, with its own test command replaced by a suite in ``directory``.
 
-    def __init__(self, directory: Path) -> None:
+    ``own_jobs`` are job types of its own beside the kit's probes, as a bundled adapter declares
+    a user's app.
+    """
+
+    def __init__(self, directory: Path, own_jobs: tuple[JobSpec, ...] = ()) -> None:
         super().__init__()
         self.directory = directory
+        self.own_jobs = own_jobs
 
     def describe(self) -> Description:
         command = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", ".")
+        described = super().describe()
         return dataclasses.replace(
-            super().describe(), test_command=command, test_cwd=self.directory
+            described,
+            jobs=(*described.jobs, *self.own_jobs),
+            test_command=command,
+            test_cwd=self.directory,
         )
 
 
@@ -50,9 +59,11 @@ def suite_dir(tmp_path: Path) -> Iterator[Path]:
     yield directory
 
 
-def _testing(directory: Path, body: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+def _testing(
+    directory: Path, body: str, own_jobs: tuple[JobSpec, ...] = ()
+) -> dict[str, tuple[str, tuple[str, ...]]]:
     (directory / "test_own.py").write_text(HEADER + body, encoding="utf-8")
-    adapter = OwnSuite(directory)
+    adapter = OwnSuite(directory, own_jobs)
     checks = [check for check in registry().values() if check.dimension == "testing"]
     try:
         results = Runner(adapter, checks=checks).run()
@@ -121,3 +132,29 @@ def test_crashes():
     assert (
         verdict == "fail" and "none of the 1 test bodies ran a job and then asserted" in evidence[0]
     )
+
+
+def test_with_job_types_of_its_own_the_suite_need_not_run_the_kits_probes(
+    suite_dir: Path,
+) -> None:
+    own = (JobSpec(name="emails.send", kind="immediate"),)
+    ran_own = _testing(
+        suite_dir,
+        """
+def test_sends():
+    assert run("emails.send") == "done"
+""",
+        own,
+    )
+    assert ran_own["testing.job_types_exercised"][0] == "pass", ran_own
+    ran_probes = _testing(
+        suite_dir,
+        """
+def test_probe():
+    assert run("probe.default") == "done"
+""",
+        own,
+    )
+    assert ran_probes["testing.job_types_exercised"][0] == "fail"
+    evidence = " ".join(ran_probes["testing.job_types_exercised"][1])
+    assert "job type emails.send" in evidence and "probe.long" not in evidence

@@ -16,7 +16,7 @@ from jobforge.conformance.reference.harness import wait_until
 from jobforge.conformance.reference.limits import Limits, TokenBucket
 from jobforge.conformance.reference.worker import Worker
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.timing]
 
 BASIC = JobSpec(name="basic", kind="immediate")
 CAPPED = JobSpec(name="capped", kind="immediate", concurrency_limit=1)

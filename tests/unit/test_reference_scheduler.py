@@ -14,7 +14,7 @@ from jobforge.conformance.reference.scheduler import Schedule, ScheduleBook, Sch
 
 from jobforge.errors import UsageError
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.timing]
 
 EVERY = 0.2
 ENTRY = ScheduleEntry(name="report", job_type="probe.scheduled", every_s=EVERY)

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 BACKENDS = {
     "huey": ("jobforge_runtime.glue.huey", "huey"),
     "celery": ("jobforge_runtime.glue.celery", "celery"),
+    "celery_amqp": ("jobforge_runtime.glue.celery_amqp", "amqp"),
+    "sqs": ("jobforge_runtime.glue.sqs", "sqs"),
+    "rq": ("jobforge_runtime.glue.rq", "rq"),
+    "procrastinate": ("jobforge_runtime.glue.procrastinate", "procrastinate"),
 }
 
 

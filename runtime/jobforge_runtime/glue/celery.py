@@ -9,16 +9,21 @@ twice. The broker's visibility timeout is set above the longest job's timeout.
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import worker_process_shutdown, worker_ready, worker_shutdown
 
 from jobforge_runtime.alerts import alerter_for
 from jobforge_runtime.catalogue import Catalogue
 from jobforge_runtime.errors import SettingsError
+from jobforge_runtime.execution import completion_of, record_completion
 from jobforge_runtime.ledger.redis import RedisLedger
 from jobforge_runtime.logs import log_event
+from jobforge_runtime.records import Completion, JobRecord, Settlement
 from jobforge_runtime.recovery import Reaper, worker_name
 from jobforge_runtime.runtime import Runtime
 from jobforge_runtime.settings import Settings
@@ -28,6 +33,11 @@ def visibility_timeout_s(settings: Settings, catalogue: Catalogue) -> float:
     """Return a visibility timeout above the longest job's timeout (and the longest delay)."""
     longest = max([settings.timeout_s, *(j.timeout_s or 0.0 for j in catalogue)])
     return max(3600.0, 2 * longest, 2 * settings.backoff_max_s)
+
+
+def celery_priority(priority: int) -> int:
+    """Map a job priority (higher runs first) onto Celery's Redis steps (0 runs first)."""
+    return 9 - max(0, min(9, priority))
 
 
 def celery_app(settings: Settings, catalogue: Catalogue) -> Celery:
@@ -53,6 +63,8 @@ def celery_app(settings: Settings, catalogue: Catalogue) -> Celery:
         broker_transport_options={
             "visibility_timeout": visibility_timeout_s(settings, catalogue),
             "global_keyprefix": f"{settings.key_prefix}:celery:",
+            "priority_steps": list(range(10)),  # one Redis list per step; 0 is served first
+            "queue_order_strategy": "priority",
         },
     )
     return app
@@ -83,7 +95,7 @@ class CeleryDispatcher:
         self.task.apply_async(
             args=(job_id, job_type),
             queue=f"{self.settings.key_prefix}.{queue}",
-            priority=max(0, min(9, priority)),
+            priority=celery_priority(priority),
             countdown=delay_s if delay_s > 0 else None,
         )
 
@@ -97,11 +109,74 @@ class CeleryDispatcher:
         return True
 
 
+class CompletionBuffer:
+    """The completion a worker process has not written yet: it goes with the process's next claim.
+
+    One script then records the previous job's completion and claims the next job (one round
+    trip per job instead of two). A process that takes no next job within ``idle_s`` writes it
+    from a thread; a stopping process writes it before it exits. A process killed before that
+    loses only this write: the job's lease lapses and the reaper runs it again (at least once;
+    ``ctx.claim_effect`` keeps effects once), as for a process killed while running the job.
+    """
+
+    def __init__(self, runtime: Runtime, *, idle_s: float = 0.02) -> None:
+        """Hold completions of ``runtime``'s jobs, at most ``idle_s`` seconds when idle."""
+        self._runtime = runtime
+        self._idle_s = idle_s
+        self._held: Completion | None = None
+        self._since = 0.0  # when the held completion was put
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pid = 0
+
+    def put(self, record: JobRecord, done: Settlement, worker: str) -> None:
+        """Hold the completion of ``record``'s attempt (the ``defer`` of ``execute``)."""
+        with self._lock:
+            self._held = completion_of(record, done, worker)
+            self._since = time.monotonic()
+            if self._pid != os.getpid():  # first use in this process (or after a fork)
+                self._pid = os.getpid()
+                threading.Thread(target=self._loop, name="completions", daemon=True).start()
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def take(self) -> Completion | None:
+        """Return the held completion, if any, and hold nothing."""
+        with self._lock:
+            held, self._held = self._held, None
+        return held
+
+    def flush(self) -> None:
+        """Write the held completion now."""
+        held = self.take()
+        if held is not None:
+            record_completion(self._runtime, held)
+
+    def _loop(self) -> None:
+        # Wakes once when a completion is held, then every idle_s while the worker is busy (its
+        # next claim takes each completion), and writes one that was held idle_s.
+        while True:
+            self._wake.wait()
+            time.sleep(self._idle_s)
+            with self._lock:
+                held = self._held
+                if held is None:
+                    self._wake.clear()
+                    continue
+                if time.monotonic() - self._since < self._idle_s:
+                    continue
+                self._held = None
+            try:
+                record_completion(self._runtime, held)
+            except Exception:  # lost with the write: the lease lapses, the reaper retries
+                self._runtime.logger.exception("writing a held completion failed")
+
+
 def build_runtime(settings: Settings, catalogue: Catalogue) -> Runtime:
     """Return a runtime on Celery with its ledger in the broker's Redis (or ``ledger_url``)."""
     import logging
 
-    from jobforge_runtime.execution import execute
+    from jobforge_runtime.execution import claim_after, execute
     from jobforge_runtime.logs import LOGGER_NAME
 
     ledger = RedisLedger(settings.ledger_url or settings.broker_url, prefix=settings.key_prefix)
@@ -115,10 +190,19 @@ def build_runtime(settings: Settings, catalogue: Catalogue) -> Runtime:
         alerter=alerter_for(settings, ledger, logging.getLogger(LOGGER_NAME)),
     )
 
+    completions = CompletionBuffer(runtime)
+
     @app.task(name=f"{settings.key_prefix}.run_job")  # type: ignore[untyped-decorator]
     def run_job(job_id: str, job_type: str) -> None:
-        execute(runtime, job_id, job_type, worker=worker_name())
+        worker = worker_name()
+        taken = claim_after(runtime, completions.take(), job_id, job_type, worker=worker)
+        execute(runtime, job_id, job_type, worker=worker, claimed=taken, defer=completions.put)
 
+    def flush(**_: Any) -> None:
+        completions.flush()
+
+    worker_process_shutdown.connect(flush, weak=False)  # a prefork child stopping
+    worker_shutdown.connect(flush, weak=False)  # the worker itself (solo or threads pool)
     dispatcher.bind(run_job)
     return runtime
 

@@ -73,6 +73,38 @@ def _decode(doc: Any) -> Any:
     return Message(**fields)
 
 
+def _message_template(task_name: str) -> str:
+    """Return Huey's message for ``task_name`` as JSON with ``{id}``, ``{type}``, ``{priority}``.
+
+    The message :class:`JsonSerializer` writes for ``task.s(job_id, job_type)``, made once, so the
+    enqueue path formats a string instead of building and encoding a dict.
+    """
+    message: dict[str, object] = {
+        "id": "@ID@",
+        "name": task_name,
+        "eta": None,
+        "retries": 0,
+        "retry_delay": 0,
+        "priority": "@PRIORITY@",
+        "args": ["@ID@", "@TYPE@"],
+        "kwargs": {},
+        "on_complete": None,
+        "on_error": None,
+        "expires": None,
+        "expires_resolved": None,
+        "timeout": None,
+        "chord_config": None,
+        "retry_backoff": 0,
+    }
+    text = json.dumps({"message": message}, separators=(",", ":"))
+    text = text.replace("{", "{{").replace("}", "}}")
+    return (
+        text.replace('"@ID@"', "{id}")
+        .replace('"@TYPE@"', "{type}")
+        .replace('"@PRIORITY@"', "{priority}")
+    )
+
+
 class JsonSerializer(Serializer):  # type: ignore[misc]
     """Serialize Huey messages as JSON instead of pickle."""
 
@@ -103,37 +135,97 @@ class JsonSerializer(Serializer):  # type: ignore[misc]
 
 
 class SharedSqliteStorage(SqliteStorage):  # type: ignore[misc]
-    """Huey's SQLite storage on the ledger's connection, joining a transaction already open."""
+    """Huey's SQLite storage on the ledger's connection, joining a transaction already open.
+
+    Huey's queue is a rowid table with an index on (queue, priority, id): two B-trees written per
+    message, twice (queued, taken). Here messages live in one table keyed by (queue, rank, seq)
+    instead (rank = -priority, seq ascending per queue and rank), so queueing and taking a message
+    write one B-tree each, in the same order Huey takes them: highest priority first, then oldest.
+    """
 
     def __init__(self, name: str = "huey", *, ledger: SqliteLedger, **kwargs: Any) -> None:
-        """Store Huey's tables in ``ledger``'s file."""
+        """Store Huey's tables in ``ledger``'s file; move messages left in Huey's own table."""
         self._ledger = ledger
         self.on_dequeue: Callable[[bytes], None] | None = None  # runs in the dequeue transaction
         self.before_dequeue: Callable[[], None] | None = None  # also, before taking a message
+        self._idle = True  # the last take found nothing: look before locking
+        self._messages = ledger.table("messages")
         super().__init__(name, filename=str(ledger.path), **kwargs)
+        with ledger.transaction() as db:
+            db.execute(
+                f"create table if not exists {self._messages} (queue text not null,"
+                " rank integer not null, seq integer not null, data blob not null,"
+                " primary key (queue, rank, seq)) without rowid"
+            )
+            left = db.execute(
+                "delete from task where queue = ? returning priority, data", (self.name,)
+            ).fetchall()
+            for priority, data in sorted(left, key=lambda row: -row[0]):  # an older version's
+                self.enqueue_now(data, int(priority))
 
     def dequeue(self) -> bytes | None:
-        """Take the next message; run the hooks in the same transaction."""
-        conn = self.conn
-        waiting = conn.execute("select 1 from task where queue = ? limit 1", (self.name,))
-        if waiting.fetchone() is None:
-            if self.before_dequeue is not None:
-                self.before_dequeue()
-            return None
+        """Take the next message; run the hooks in the same transaction.
+
+        While messages keep coming, the take goes straight to its transaction; after an empty
+        take it first looks without the write lock (an idle worker polls every few ms).
+        """
+        if self._idle:
+            waiting = self.conn.execute(
+                f"select 1 from {self._messages} where queue = ? limit 1", (self.name,)
+            )
+            if waiting.fetchone() is None:
+                if self.before_dequeue is not None:
+                    self.before_dequeue()
+                return None
+        messages = self._messages
         with self._ledger.transaction() as db:
             if self.before_dequeue is not None:
                 self.before_dequeue()
             row = db.execute(
-                "select id, data from task where queue = ? order by priority desc, id limit 1",
+                f"delete from {messages} where (queue, rank, seq) = (select queue, rank, seq"
+                f" from {messages} where queue = ? order by rank, seq limit 1) returning data",
                 (self.name,),
             ).fetchone()
+            self._idle = row is None
             if row is None:
                 return None
-            db.execute("delete from task where id = ?", (row[0],))
-            data: bytes = row[1]
+            data: bytes = row[0]
             if self.on_dequeue is not None:
                 self.on_dequeue(data)
             return data
+
+    def enqueue(self, data: bytes, priority: int | None = None) -> None:
+        """Queue ``data`` in a transaction of its own, or in the caller's."""
+        with self._ledger.transaction():
+            self.enqueue_now(data, int(priority or 0))
+
+    def enqueue_now(self, data: bytes, priority: int) -> None:
+        """Queue ``data`` inside the caller's write transaction (the ledger's connection)."""
+        self.conn.execute(
+            f"insert into {self._messages} (queue, rank, seq, data) values (?1, ?2, coalesce("
+            f"(select max(seq) from {self._messages} where queue = ?1 and rank = ?2), 0) + 1, ?3)",
+            (self.name, -priority, data),
+        )
+
+    def queue_size(self) -> int:
+        """Return how many messages are waiting."""
+        (count,) = self.conn.execute(
+            f"select count(*) from {self._messages} where queue = ?", (self.name,)
+        ).fetchone()
+        return int(count)
+
+    def enqueued_items(self, limit: int | None = None) -> list[bytes]:
+        """Return the waiting messages in the order they will be taken."""
+        rows = self.conn.execute(
+            f"select data from {self._messages} where queue = ? order by rank, seq limit ?",
+            (self.name, -1 if limit is None else limit),
+        ).fetchall()
+        return [bytes(r[0]) for r in rows]
+
+    def flush_queue(self) -> None:
+        """Drop every waiting message of this queue."""
+        with self._ledger.transaction() as db:
+            db.execute(f"delete from {self._messages} where queue = ?", (self.name,))
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -204,6 +296,13 @@ class RuntimeHuey(SqliteHuey):  # type: ignore[misc]
         """Return False: the runtime's task is never revoked."""
         return False
 
+    def delete(self, key: str) -> bool:
+        """Delete a stored value; skip revocation flags (cleared after every task, never set)."""
+        if key.startswith("r:"):
+            return False
+        result: bool = super().delete(key)
+        return result
+
 
 class HueyDispatcher:
     """One Huey instance per queue, all in the ledger's SQLite file; dispatches job ids."""
@@ -214,6 +313,7 @@ class HueyDispatcher:
         self.hueys: dict[str, RuntimeHuey] = {}
         self.tasks: dict[str, TaskWrapper] = {}
         self._task_name = ""
+        self._template = ""
         self.serializer = JsonSerializer()  # one for every queue: it remembers the last message
         for queue in settings.queues:
             self.hueys[queue] = RuntimeHuey(
@@ -231,6 +331,7 @@ class HueyDispatcher:
             self.tasks[queue] = huey.task(name="run_job")(body)
         task_class = next(iter(self.tasks.values())).task_class
         self._task_name = f"{task_class.__module__}.{task_class.__name__}"
+        self._template = _message_template(self._task_name)
 
     def dispatch(
         self, job_id: str, job_type: str, *, queue: str, priority: int, delay_s: float
@@ -247,25 +348,11 @@ class HueyDispatcher:
             return
         # The message Huey would build for task.s(job_id, job_type), written directly: the job id
         # doubles as the task id, and no Task object is made on the enqueue path.
-        message: dict[str, object] = {
-            "id": job_id,
-            "name": self._task_name,
-            "eta": None,
-            "retries": 0,
-            "retry_delay": 0,
-            "priority": priority,
-            "args": [job_id, job_type],
-            "kwargs": {},
-            "on_complete": None,
-            "on_error": None,
-            "expires": None,
-            "expires_resolved": None,
-            "timeout": None,
-            "chord_config": None,
-            "retry_backoff": 0,
-        }
-        data = json.dumps({"message": message}, separators=(",", ":")).encode()
-        task.huey.storage.enqueue(data, priority)
+        data = self._template.format(
+            id=json.dumps(job_id), type=json.dumps(job_type), priority=int(priority)
+        ).encode()
+        storage: SharedSqliteStorage = task.huey.storage
+        storage.enqueue_now(data, priority)
 
     def ping(self) -> bool:
         """Return True when the SQLite file answers."""

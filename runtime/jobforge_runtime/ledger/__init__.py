@@ -15,6 +15,7 @@ from jobforge_runtime.records import (
     Alert,
     Claim,
     ClaimLimits,
+    Completion,
     DeadLetter,
     JobRecord,
     JobStatus,
@@ -45,6 +46,23 @@ class JobStore(Protocol):
         self, job_id: str, worker: str, result: Settlement, *, now: float, then: Then | None = None
     ) -> JobRecord | None:
         """Record how an attempt ended and run ``then``; None when the claim was lost."""
+
+    def complete(
+        self, job_id: str, worker: str, job_type: str, duration_s: float, *, now: float
+    ) -> bool:
+        """Record that ``worker``'s attempt completed, as ``settle`` would, reading nothing back.
+
+        The hot path of every job: False when the claim was lost meanwhile.
+        """
+
+    def complete_then_claim(
+        self, done: Completion | None, job_id: str, worker: str, limits: ClaimLimits, *, now: float
+    ) -> tuple[bool | None, Claim]:
+        """Record ``done`` as :meth:`complete` would (None: nothing), then claim ``job_id``.
+
+        One transaction or script: a worker writes its previous job's completion with its next
+        claim. The first value is ``complete``'s answer, None when ``done`` is None.
+        """
 
     def get(self, job_id: str) -> JobRecord | None:
         """Return one job or None."""
@@ -170,6 +188,30 @@ DURATION_BUCKETS = (
     3600.0,
     float("inf"),
 )
+
+
+def new_record(job: NewJob, now: float) -> JobRecord:
+    """Return the record a store keeps for ``job`` just created at ``now`` (none is read back)."""
+    return JobRecord(
+        job_id=job.job_id,
+        job_type=job.job_type,
+        payload=job.payload,
+        queue=job.queue,
+        priority=job.priority,
+        status=JobStatus.PENDING,
+        attempts=0,
+        max_attempts=job.max_attempts,
+        idempotency_key=job.idempotency_key,
+        created_at=now,
+        updated_at=now,
+        not_before=job.not_before,
+        lease_until=None,
+        owner=None,
+        group_key=job.group_key,
+        replay_of=job.replay_of,
+        effect_scope=job.scope,
+        unique_key=job.unique_key,
+    )
 
 
 def bucket_of(seconds: float) -> float:

@@ -15,12 +15,13 @@ from typing import Any, cast
 
 import redis
 
-from jobforge_runtime.ledger import Then, bucket_of
+from jobforge_runtime.ledger import Then, bucket_of, new_record
 from jobforge_runtime.records import (
     Alert,
     Claim,
     ClaimLimits,
     ClaimOutcome,
+    Completion,
     DeadLetter,
     JobRecord,
     JobStatus,
@@ -173,6 +174,7 @@ if lapsed_only then
 end
 local out = cjson.encode(j)
 redis.call('SET', p..':job:'..id, out)
+if ARGV[12] == '1' then return 1 end
 return out
 """
 
@@ -200,6 +202,27 @@ if skip and group ~= '' and redis.call('ZCARD', p..':group:'..group) > 0 then
 end
 insert(p, doc, now)
 return 1
+"""
+)
+
+
+# The completion of a process's previous job and the claim of its next one, in one round trip.
+# ARGV[1] is how many of the arguments after it are the settle script's (0: nothing to complete).
+_COMPLETE_THEN_CLAIM = (
+    "local function settle(ARGV)\n"
+    + _SETTLE
+    + "\nend\nlocal function claim(ARGV)\n"
+    + _CLAIM
+    + """
+end
+local n = tonumber(ARGV[1])
+local first, rest = {}, {}
+for i = 2, n + 1 do first[#first + 1] = ARGV[i] end
+for i = n + 2, #ARGV do rest[#rest + 1] = ARGV[i] end
+local done = 0
+if n > 0 and settle(first) then done = 1 end
+local out = claim(rest)
+return {done, out[1], out[2]}
 """
 )
 
@@ -294,6 +317,7 @@ class RedisLedger:
         self._settle = self.client.register_script(_SETTLE)
         self._update = self.client.register_script(_UPDATE)
         self._fire = self.client.register_script(_FIRE)
+        self._complete_then_claim = self.client.register_script(_COMPLETE_THEN_CLAIM)
 
     def _k(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -313,26 +337,46 @@ class RedisLedger:
                 return found, False
         if then is not None:
             then()
-        return _record(doc), True
+        return new_record(job, now), True
 
     def claim(self, job_id: str, worker: str, limits: ClaimLimits, *, now: float) -> Claim:
         """Take a job for ``worker`` if it is due and the limits allow (one script)."""
         outcome, data = cast(
-            "list[str]",
-            self._claim(
-                args=[
-                    self.prefix,
-                    job_id,
-                    repr(now),
-                    repr(limits.lease_s),
-                    worker,
-                    _limit(limits.global_cap),
-                    _limit(limits.type_cap),
-                    _limit(limits.rate_per_s),
-                    "1" if limits.ordered_group else "0",
-                ]
+            "list[str]", self._claim(args=self._claim_args(job_id, worker, limits, now))
+        )
+        return self._claimed(outcome, data)
+
+    def complete_then_claim(
+        self, done: Completion | None, job_id: str, worker: str, limits: ClaimLimits, *, now: float
+    ) -> tuple[bool | None, Claim]:
+        """Record ``done`` (as :meth:`complete`), then claim ``job_id``: one script, one trip."""
+        first: list[str] = []
+        if done is not None:
+            result = Settlement(status=JobStatus.COMPLETED, duration_s=done.duration_s)
+            first = self._settle_args(done.job_id, done.worker, result, now, False, True)
+        held, outcome, data = cast(
+            "list[Any]",
+            self._complete_then_claim(
+                args=[str(len(first)), *first, *self._claim_args(job_id, worker, limits, now)]
             ),
         )
+        return (None if done is None else bool(held)), self._claimed(outcome, data)
+
+    def _claim_args(self, job_id: str, worker: str, limits: ClaimLimits, now: float) -> list[str]:
+        return [
+            self.prefix,
+            job_id,
+            repr(now),
+            repr(limits.lease_s),
+            worker,
+            _limit(limits.global_cap),
+            _limit(limits.type_cap),
+            _limit(limits.rate_per_s),
+            "1" if limits.ordered_group else "0",
+        ]
+
+    @staticmethod
+    def _claimed(outcome: str, data: str) -> Claim:
         if outcome == "claimed":
             return Claim(outcome=ClaimOutcome.CLAIMED, record=_record(data))
         if outcome in ("not_yet", "busy"):
@@ -355,25 +399,42 @@ class RedisLedger:
             then()
         return record
 
+    def complete(
+        self, job_id: str, worker: str, job_type: str, duration_s: float, *, now: float
+    ) -> bool:
+        """Record a completed attempt (the settle script, answering only whether it held)."""
+        done = Settlement(status=JobStatus.COMPLETED, duration_s=duration_s)
+        return bool(self._settle(args=self._settle_args(job_id, worker, done, now, False, True)))
+
     def _settle_one(
         self, job_id: str, worker: str, result: Settlement, now: float, *, lapsed_only: bool
     ) -> JobRecord | None:
-        out = self._settle(
-            args=[
-                self.prefix,
-                job_id,
-                worker,
-                result.status.value,
-                repr(now),
-                result.error or "",
-                result.error_kind or "",
-                "" if result.retry_at is None else repr(result.retry_at),
-                repr(min(bucket_of(result.duration_s), 1e308)),
-                repr(result.duration_s),
-                "1" if lapsed_only else "0",
-            ]
-        )
+        out = self._settle(args=self._settle_args(job_id, worker, result, now, lapsed_only, False))
         return None if not out else _record(cast("str", out))
+
+    def _settle_args(
+        self,
+        job_id: str,
+        worker: str,
+        result: Settlement,
+        now: float,
+        lapsed_only: bool,
+        brief: bool,
+    ) -> list[str]:
+        return [
+            self.prefix,
+            job_id,
+            worker,
+            result.status.value,
+            repr(now),
+            result.error or "",
+            result.error_kind or "",
+            "" if result.retry_at is None else repr(result.retry_at),
+            repr(min(bucket_of(result.duration_s), 1e308)),
+            repr(result.duration_s),
+            "1" if lapsed_only else "0",
+            "1" if brief else "0",
+        ]
 
     def get(self, job_id: str) -> JobRecord | None:
         """Return one job or None."""

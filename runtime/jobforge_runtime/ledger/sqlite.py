@@ -17,13 +17,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from jobforge_runtime.ledger import Then, bucket_of
+from jobforge_runtime.ledger import Then, bucket_of, new_record
 from jobforge_runtime.records import (
     ACTIVE_STATES,
     Alert,
     Claim,
     ClaimLimits,
     ClaimOutcome,
+    Completion,
     DeadLetter,
     JobRecord,
     JobStatus,
@@ -86,30 +87,64 @@ _COUNTER_OF = {
 }
 
 
-def _record(row: sqlite3.Row) -> JobRecord:
+#: The job columns a :class:`JobRecord` is read from, in the order :func:`_record` unpacks them.
+_COLUMNS = (
+    "job_id, job_type, payload, queue, priority, status, attempts, max_attempts,"
+    " idempotency_key, created_at, updated_at, not_before, lease_until, owner, error,"
+    " error_kind, progress, checkpoint, group_key, replay_of, effect_scope, unique_key"
+)
+_STATUS = {s.value: s for s in JobStatus}
+
+
+def _record(row: Sequence[Any]) -> JobRecord:
+    """Build a record from a row of :data:`_COLUMNS` (by position: the hot path reads two a job)."""
+    (
+        job_id,
+        job_type,
+        payload,
+        queue,
+        priority,
+        status,
+        attempts,
+        max_attempts,
+        idempotency_key,
+        created_at,
+        updated_at,
+        not_before,
+        lease_until,
+        owner,
+        error,
+        error_kind,
+        progress,
+        checkpoint,
+        group_key,
+        replay_of,
+        effect_scope,
+        unique_key,
+    ) = row
     return JobRecord(
-        job_id=row["job_id"],
-        job_type=row["job_type"],
-        payload=json.loads(row["payload"]),
-        queue=row["queue"],
-        priority=row["priority"],
-        status=JobStatus(row["status"]),
-        attempts=row["attempts"],
-        max_attempts=row["max_attempts"],
-        idempotency_key=row["idempotency_key"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        not_before=row["not_before"],
-        lease_until=row["lease_until"],
-        owner=row["owner"],
-        error=row["error"],
-        error_kind=row["error_kind"],
-        progress=row["progress"],
-        checkpoint=json.loads(row["checkpoint"]) if row["checkpoint"] else None,
-        group_key=row["group_key"],
-        replay_of=row["replay_of"],
-        effect_scope=row["effect_scope"],
-        unique_key=row["unique_key"],
+        job_id=job_id,
+        job_type=job_type,
+        payload=json.loads(payload),
+        queue=queue,
+        priority=priority,
+        status=_STATUS[status],
+        attempts=attempts,
+        max_attempts=max_attempts,
+        idempotency_key=idempotency_key,
+        created_at=created_at,
+        updated_at=updated_at,
+        not_before=not_before,
+        lease_until=lease_until,
+        owner=owner,
+        error=error,
+        error_kind=error_kind,
+        progress=progress,
+        checkpoint=json.loads(checkpoint) if checkpoint else None,
+        group_key=group_key,
+        replay_of=replay_of,
+        effect_scope=effect_scope,
+        unique_key=unique_key,
     )
 
 
@@ -131,7 +166,12 @@ WRITE_WAIT_S = 30.0
 
 
 def begin_write(db: sqlite3.Connection) -> None:
-    """Start a write transaction, waiting for another writer with short, growing pauses."""
+    """Start a write transaction, waiting for another writer with short, growing pauses.
+
+    The pauses stop growing at 0.4 ms: SQLite's write lock wakes nobody when it is released, so a
+    waiter asleep for longer leaves the lock idle while jobs queue up behind it (measured: the
+    throughput benchmark's layer/bare ratio rose from about 0.5 to about 0.65 against 2 ms).
+    """
     pause, deadline = 0.00005, time.monotonic() + WRITE_WAIT_S
     while True:
         try:
@@ -143,7 +183,11 @@ def begin_write(db: sqlite3.Connection) -> None:
             if time.monotonic() > deadline:
                 raise
         time.sleep(pause)
-        pause = min(pause * 2, 0.002)
+        pause = min(pause * 2, 0.0004)
+
+
+_PID = [os.getpid()]  # this process's id, kept current across forks without a syscall per use
+os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
 
 
 class SqliteLedger:
@@ -160,7 +204,7 @@ class SqliteLedger:
 
     def connection(self) -> sqlite3.Connection:
         """Return this thread's connection (a new one after a fork)."""
-        pid = os.getpid()
+        pid = _PID[0]
         cached: tuple[int, sqlite3.Connection] | None = getattr(self._local, "conn", None)
         if cached is not None and cached[0] == pid:
             return cached[1]
@@ -192,6 +236,10 @@ class SqliteLedger:
     def _t(self, name: str) -> str:
         return self._p + name
 
+    def table(self, name: str) -> str:
+        """Return the name of table ``name`` in this ledger's prefix (for a glue module's own)."""
+        return self._p + name
+
     def _incr(self, db: sqlite3.Connection, name: str, label: str, amount: float = 1.0) -> None:
         db.execute(
             f"insert into {self._t('counters')} (name, label, value) values (?, ?, ?) "
@@ -201,7 +249,7 @@ class SqliteLedger:
 
     def _row(self, db: sqlite3.Connection, job_id: str) -> sqlite3.Row | None:
         row: sqlite3.Row | None = db.execute(
-            f"select * from {self._t('jobs')} where job_id = ?", (job_id,)
+            f"select {_COLUMNS} from {self._t('jobs')} where job_id = ?", (job_id,)
         ).fetchone()
         return row
 
@@ -215,13 +263,14 @@ class SqliteLedger:
         with self.transaction() as db:
             if job.idempotency_key is not None:
                 row = db.execute(
-                    f"select * from {jobs} where idempotency_key = ?", (job.idempotency_key,)
+                    f"select {_COLUMNS} from {jobs} where idempotency_key = ?",
+                    (job.idempotency_key,),
                 ).fetchone()
                 if row is not None:
                     return _record(row), False
             if job.unique_key is not None:
                 row = db.execute(
-                    f"select * from {jobs} where unique_key = ? and status in"
+                    f"select {_COLUMNS} from {jobs} where unique_key = ? and status in"
                     " ('PENDING', 'RUNNING', 'RETRYING') order by created_at limit 1",
                     (job.unique_key,),
                 ).fetchone()
@@ -230,7 +279,7 @@ class SqliteLedger:
             self._insert(db, job, now)
             if then is not None:
                 then()
-        return self._new_record(job, now), True
+        return new_record(job, now), True
 
     def _insert(self, db: sqlite3.Connection, job: NewJob, now: float) -> None:
         db.execute(
@@ -257,29 +306,6 @@ class SqliteLedger:
             ),
         )
 
-    @staticmethod
-    def _new_record(job: NewJob, now: float) -> JobRecord:
-        return JobRecord(
-            job_id=job.job_id,
-            job_type=job.job_type,
-            payload=job.payload,
-            queue=job.queue,
-            priority=job.priority,
-            status=JobStatus.PENDING,
-            attempts=0,
-            max_attempts=job.max_attempts,
-            idempotency_key=job.idempotency_key,
-            created_at=now,
-            updated_at=now,
-            not_before=job.not_before,
-            lease_until=None,
-            owner=None,
-            group_key=job.group_key,
-            replay_of=job.replay_of,
-            effect_scope=job.scope,
-            unique_key=job.unique_key,
-        )
-
     def claim(self, job_id: str, worker: str, limits: ClaimLimits, *, now: float) -> Claim:
         """Take a job for ``worker`` if it is due and the limits allow (one transaction)."""
         with self.transaction() as db:
@@ -289,7 +315,8 @@ class SqliteLedger:
                     f"update {self._t('jobs')} set status = 'RUNNING', attempts = attempts + 1,"
                     " lease_until = ?, owner = ?, updated_at = ? where job_id = ? and"
                     " not_before <= ? and group_key is null and (status in ('PENDING',"
-                    " 'RETRYING') or (status = 'RUNNING' and lease_until <= ?)) returning *",
+                    " 'RETRYING') or (status = 'RUNNING' and lease_until <= ?)) returning "
+                    + _COLUMNS,
                     (now + limits.lease_s, worker, now, job_id, now, now),
                 ).fetchone()
                 if row is not None:
@@ -302,7 +329,8 @@ class SqliteLedger:
                 return blocked
             claimed = db.execute(
                 f"update {self._t('jobs')} set status = 'RUNNING', attempts = attempts + 1,"
-                " lease_until = ?, owner = ?, updated_at = ? where job_id = ? returning *",
+                " lease_until = ?, owner = ?, updated_at = ? where job_id = ? returning "
+                + _COLUMNS,
                 (now + limits.lease_s, worker, now, job_id),
             ).fetchone()
             return Claim(outcome=ClaimOutcome.CLAIMED, record=_record(claimed))
@@ -380,6 +408,47 @@ class SqliteLedger:
                 then()
         return record
 
+    def complete(
+        self, job_id: str, worker: str, job_type: str, duration_s: float, *, now: float
+    ) -> bool:
+        """Record a completed attempt: the job's row and its attempt count, nothing read back."""
+        with self.transaction() as db:
+            done = db.execute(
+                f"update {self._t('jobs')} set status = 'COMPLETED', lease_until = null,"
+                " updated_at = ?, error = null, error_kind = null, dispatched_at = ?,"
+                " progress = case when progress is not null then 1.0 end"
+                " where job_id = ? and status = 'RUNNING' and owner = ?",
+                (now, now, job_id, worker),
+            ).rowcount
+            if done != 1:
+                return False
+            self._count_attempt(db, job_type, JobStatus.COMPLETED, duration_s)
+        return True
+
+    def complete_then_claim(
+        self, done: Completion | None, job_id: str, worker: str, limits: ClaimLimits, *, now: float
+    ) -> tuple[bool | None, Claim]:
+        """Record ``done`` (as :meth:`complete`), then claim ``job_id``, in one transaction."""
+        with self.transaction():
+            held = None
+            if done is not None:
+                held = self.complete(
+                    done.job_id, done.worker, done.job_type, done.duration_s, now=now
+                )
+            return held, self.claim(job_id, worker, limits, now=now)
+
+    def _count_attempt(
+        self, db: sqlite3.Connection, job_type: str, status: JobStatus, duration_s: float
+    ) -> None:
+        # One row per (type, outcome, duration bucket) counts attempts, their durations and, summed,
+        # the completed/retried/dead/failed counters: one write per settlement.
+        db.execute(
+            f"insert into {self._t('attempts')} (job_type, outcome, bucket, n, total)"
+            " values (?, ?, ?, 1, ?) on conflict (job_type, outcome, bucket) do update"
+            " set n = n + 1, total = total + excluded.total",
+            (job_type, status.value, min(bucket_of(duration_s), 1e308), duration_s),
+        )
+
     def _settle_row(
         self, db: sqlite3.Connection, job_id: str, worker: str, result: Settlement, now: float
     ) -> JobRecord | None:
@@ -390,7 +459,7 @@ class SqliteLedger:
             " dispatched_at = ?, owner = case when ? = 'RETRYING' then null else owner end,"
             " progress = case when ? = 'COMPLETED' and progress is not null then 1.0"
             " else progress end where job_id = ? and status = 'RUNNING' and owner = ?"
-            " returning *",
+            " returning " + _COLUMNS,
             (
                 status.value,
                 now,
@@ -407,14 +476,7 @@ class SqliteLedger:
         if row is None:
             return None
         job_type = row["job_type"]
-        # One row per (type, outcome, duration bucket) counts attempts, their durations and, summed,
-        # the completed/retried/dead/failed counters: one write per settlement.
-        db.execute(
-            f"insert into {self._t('attempts')} (job_type, outcome, bucket, n, total)"
-            " values (?, ?, ?, 1, ?) on conflict (job_type, outcome, bucket) do update"
-            " set n = n + 1, total = total + excluded.total",
-            (job_type, status.value, min(bucket_of(result.duration_s), 1e308), result.duration_s),
-        )
+        self._count_attempt(db, job_type, status, result.duration_s)
         if status is JobStatus.DEAD:
             db.execute(
                 f"insert or replace into {self._t('dead_letters')} (job_id, job_type, payload,"
@@ -470,7 +532,8 @@ class SqliteLedger:
         taken: list[JobRecord] = []
         with self.transaction() as db:
             rows = db.execute(
-                f"select * from {self._t('jobs')} where status = 'RUNNING' and lease_until <= ?",
+                f"select {_COLUMNS} from {self._t('jobs')}"
+                " where status = 'RUNNING' and lease_until <= ?",
                 (now,),
             ).fetchall()
             for row in rows:
@@ -494,7 +557,8 @@ class SqliteLedger:
             rows = db.execute(
                 f"update {self._t('jobs')} set dispatched_at = ? where job_id in (select job_id"
                 f" from {self._t('jobs')} where status in ('PENDING', 'RETRYING') and"
-                " not_before <= ? and coalesce(dispatched_at, 0) <= ? limit 200) returning *",
+                " not_before <= ? and coalesce(dispatched_at, 0) <= ? limit 200) returning "
+                + _COLUMNS,
                 (now, now - stale_s, now - stale_s),
             ).fetchall()
         return [_record(r) for r in rows]
@@ -692,11 +756,11 @@ class SqliteLedger:
         jobs = self._t("jobs")
         if status is None:
             rows = self.connection().execute(
-                f"select * from {jobs} order by created_at desc limit ?", (limit,)
+                f"select {_COLUMNS} from {jobs} order by created_at desc limit ?", (limit,)
             )
         else:
             rows = self.connection().execute(
-                f"select * from {jobs} where status = ? order by created_at desc limit ?",
+                f"select {_COLUMNS} from {jobs} where status = ? order by created_at desc limit ?",
                 (status.value, limit),
             )
         return [_record(r) for r in rows.fetchall()]
