@@ -116,7 +116,6 @@ def test_every_metric_the_docs_name_is_exported_by_the_runtime(
     example: str, generated: dict[str, Path]
 ) -> None:
     project = generated[example]
-    pkg = answers_of(next(p for p in GENERATED if p.stem == example))["package_name"]
     observability = sections((project / SPEC_DOCS[0]).read_text(encoding="utf-8"))["Observability"]
     metrics = observability.split("### Metrics")[1].split("###")[0]
     named = set(re.findall(r"`((?:jobs?_|queue_|dlq_)\w+)(?:\{[\w,]*\})?`", metrics))
