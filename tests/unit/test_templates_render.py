@@ -142,7 +142,8 @@ def test_settings_carry_the_answers(celery_project: Path) -> None:
     assert settings["broker_url"] == chosen["broker_url"]
     assert settings["queues"] == chosen["queues"]
     assert settings["worker_concurrency"] == chosen["worker_concurrency"]
-    assert settings["global_concurrency"] == chosen["worker_count"] * chosen["worker_concurrency"]
+    assert settings["global_concurrency"] is None  # worker_count plans processes, it caps nothing
+    assert settings["log_job_events"] is ("json_logs" in chosen["monitoring_tools"])
     assert settings["max_attempts"] == chosen["max_retries"] + 1
     assert settings["timeout_s"] == chosen["job_timeout_seconds"]
     delays = chosen["backoff_delays_seconds"]
