@@ -301,17 +301,20 @@ def test_two_schedules_each_fire_their_own_job_type_in_real_processes(
     answers = {k: v for k, v in answers.items() if not k.startswith("_")}
     project = render(template_root(tmp_path), tmp_path / "two", answers)
     env = {**project_env(project), "JOBS_BROKER_URL": f"sqlite:///{tmp_path / 'two.db'}"}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", f"{generated.package}.{role}"],
-            cwd=project,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        for role in ("worker", "scheduler")
-    ]
+    logs = {role: tmp_path / f"{role}.log" for role in ("worker", "scheduler")}
+    procs = []
+    for role, log in logs.items():
+        with log.open("wb") as out:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", f"{generated.package}.{role}"],
+                    cwd=project,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
     try:
         completed: set[str] = set()
         deadline = time.monotonic() + 60
@@ -328,7 +331,8 @@ def test_two_schedules_each_fire_their_own_job_type_in_real_processes(
             os.killpg(proc.pid, signal.SIGTERM)
         for proc in procs:
             proc.wait(timeout=60)
-    assert completed == {"schedules.purge_old_uploads", "schedules.sync_prices"}
+    said = {role: log.read_text()[-1500:] for role, log in logs.items()}
+    assert completed == {"schedules.purge_old_uploads", "schedules.sync_prices"}, (done, said)
 
 
 def test_the_generated_project_scores_35_on_its_real_backend(score: Score) -> None:
