@@ -13,7 +13,9 @@ For each of ``examples/answers/sqlite.yml`` and ``examples/answers/celery-redis.
   included; the embedded default does so inside a network namespace of its own, where no server
   can be reached;
 * with its broker down, the score is inconclusive (exit 2) and says why, blaming nothing;
-  (restarting a private broker mid-run was the package's own scoring code; it is gone with it);
+* the Celery project, on a redis-server of the run's own (``JOBFORGE_PRIVATE_BROKER=1``) that
+  is SIGKILLed and restarted while a worker is killed in the middle of jobs, loses no job; while
+  it is down, ``/health`` is not ok;
 * an existing project keeps its own files, and ``copier update`` with a changed answer works on
   a project made either way.
 
@@ -51,7 +53,7 @@ from generated_support import (
     project_env,
     run,
 )
-from services_support import require_service
+from services_support import IN_CI, require_service
 from templates_support import render, template_root
 
 pytestmark = pytest.mark.acceptance
@@ -372,6 +374,38 @@ def test_a_broker_that_is_down_makes_the_score_inconclusive(generated: Generated
     results = json.loads(out.read_text(encoding="utf-8"))
     assert {entry["outcome"] for entry in results["outcomes"]} == {"inconclusive"}
     assert "cannot be reached" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("generated", ["celery-redis"], indirect=True)
+def test_a_crashed_and_restarted_broker_loses_no_job(generated: Generated) -> None:
+    if shutil.which("redis-server") is None:
+        reason = "redis-server is not installed (apt-get install redis-server)"
+        pytest.fail(reason) if IN_CI else pytest.skip(reason)
+    project = generated.via_new
+    env = {**project_env(project), "JOBFORGE_PRIVATE_BROKER": "1"}
+    out = project.parent / "restart.json"
+    check = "scalability.sigkill_recovery"
+    done = run([BIN / "jobforge", "score", "--check", check, "--json", out], project, env=env)
+    results = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+    (outcome,) = [o for o in results.get("outcomes", []) if o["check_id"] == check] or [{}]
+    assert outcome.get("outcome") == "pass", f"{outcome}\n{done.stdout[-4000:]}"
+    assert "the broker was restarted too" in outcome["evidence"][0]
+
+
+@pytest.mark.parametrize("generated", ["celery-redis"], indirect=True)
+def test_health_is_not_ok_while_the_private_broker_is_down(generated: Generated) -> None:
+    if shutil.which("redis-server") is None:
+        reason = "redis-server is not installed (apt-get install redis-server)"
+        pytest.fail(reason) if IN_CI else pytest.skip(reason)
+    project = generated.via_new
+    env = {**project_env(project), "JOBFORGE_PRIVATE_BROKER": "1"}
+    out = project.parent / "health.json"
+    check = "observability.health"
+    done = run([BIN / "jobforge", "score", "--check", check, "--json", out], project, env=env)
+    results = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+    (outcome,) = [o for o in results.get("outcomes", []) if o["check_id"] == check] or [{}]
+    assert outcome.get("outcome") == "pass", f"{outcome}\n{done.stdout[-4000:]}"
+    assert "not ok while the broker/store was down" in outcome["evidence"][0]
 
 
 @pytest.fixture
