@@ -114,6 +114,23 @@ def _first_line(text: str) -> str:
     return lines[0] if lines else "no reason given"
 
 
+#: The runtime extra that brings each generated technology's queue framework.
+RUNTIME_EXTRAS = {"sqlite": "huey", "celery_redis": "celery"}
+
+
+def requirements(option: Option) -> str:
+    """Return what to ``pip install`` beside the project: the runtime and the kit.
+
+    From the jobforge checkout this command runs from, when it is one (neither is on a package
+    index yet); by name otherwise.
+    """
+    extra = RUNTIME_EXTRAS.get(option.value, option.value)
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "runtime" / "pyproject.toml").is_file():
+        return f"{shlex.quote(f'{checkout}/runtime[{extra}]')} {shlex.quote(str(checkout))}"
+    return f"'jobforge-runtime[{extra}]' jobforge"
+
+
 def next_steps(option: Option, package: str, destination: Path) -> list[str]:
     """Return the commands to run next in a freshly generated project, one per line."""
     where = _quoted(destination)
@@ -125,7 +142,8 @@ def next_steps(option: Option, package: str, destination: Path) -> list[str]:
         ]
     return [
         f"cd {where}",
-        "python -m venv .venv && . .venv/bin/activate && pip install -e '.[dev,conformance]'",
+        "python -m venv .venv && . .venv/bin/activate && "
+        f"pip install {requirements(option)} -e '.[dev]'",
         f"python -m {package}.worker   # run a worker (and python -m {package}.scheduler)",
         f"python -m pytest tests/{package}   # the project's own tests",
         "jobforge score --policy jobforge-policy.yml   # the 35-point conformance score",

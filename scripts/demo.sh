@@ -16,10 +16,11 @@ quiet_pip .venv/bin/python -m pip install --upgrade pip
 quiet_pip .venv/bin/python -m pip install -e .
 .venv/bin/jobforge new .demo/app --answers examples/answers/sqlite.yml
 
-# The generated project as its users would install it: its own venv, its dev extra, and jobforge.
+# The generated project as its users would install it: its own venv, the runtime it depends on
+# (from ./runtime: not on a package index yet), its dev extra, and jobforge.
 python3 -m venv .demo/venv
 quiet_pip .demo/venv/bin/python -m pip install --upgrade pip
-quiet_pip .demo/venv/bin/python -m pip install -e . -e '.demo/app[dev]'
+quiet_pip .demo/venv/bin/python -m pip install './runtime[huey]' -e . -e '.demo/app[dev]'
 
 cd .demo/app
 echo "== the generated project's own tests"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from generated_support import GeneratedProjects
 from hypothesis import HealthCheck, settings
 from services_support import IN_CI, require_service
 
@@ -49,3 +50,9 @@ def postgres_url() -> str:
 def rabbitmq_url() -> str:
     """URL of the real RabbitMQ service."""
     return require_service("rabbitmq")
+
+
+@pytest.fixture(scope="session")
+def generated_projects(tmp_path_factory: pytest.TempPathFactory) -> GeneratedProjects:
+    """Return the examples' projects, each made once per session and shared (copy to edit)."""
+    return GeneratedProjects(tmp_path_factory.mktemp("generated"))

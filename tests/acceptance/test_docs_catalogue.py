@@ -1,12 +1,13 @@
 """The spec documents describe the subsystem the template really generates.
 
 For every example whose queue technology gets a generated subsystem, the job catalogue table
-must match the catalogue the generated package builds, and every file, module and CLI command
-the documents name must exist in the generated project.
+must match the catalogue the generated package builds, every file and module the documents name
+must exist in the generated project, and every command and metric must be the runtime's.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
@@ -16,6 +17,8 @@ from pathlib import Path
 import pytest
 from docs_support import SPEC_DOCS, answers_of, render, sections, template_root, valid_examples
 from jobforge.questionnaire.bank import load_bank
+from jobforge_runtime import cli as runtime_cli
+from jobforge_runtime import metrics as runtime_metrics
 
 pytestmark = pytest.mark.acceptance
 
@@ -28,10 +31,10 @@ GENERATED = [
 
 DUMP_CATALOGUE = """
 import json, sys
-from {pkg}.job_types import default_catalogue
-from {pkg}.settings import load_settings
-rows = [[t.name, t.queue, t.timeout_s, t.priority, t.concurrency_limit, t.retry.max_attempts]
-        for t in default_catalogue(load_settings({{}}))]
+from {pkg}.app import APP
+s = APP.base_settings
+rows = [[j.name, j.queue or s.queues[0], j.timeout_s or s.timeout_s, j.priority, j.concurrency,
+         j.max_attempts or s.max_attempts] for j in APP.catalogue]
 json.dump(rows, sys.stdout)
 """
 
@@ -90,31 +93,33 @@ def test_files_modules_and_commands_named_in_the_docs_exist(
     text = "\n".join((project / doc).read_text(encoding="utf-8") for doc in SPEC_DOCS)
     paths = set(re.findall(rf"`({pkg}/[\w/.]*)`", text))
     modules = set(re.findall(rf"python -m ({pkg}(?:\.\w+)+)", text))
-    commands = set(re.findall(rf"python -m {pkg}\.cli (\w+)", text))
-    assert len(paths) >= 10 and len(modules) >= 2 and commands
+    commands = set(re.findall(rf"python -m {pkg} (\w+)", text))
+    assert len(paths) >= 4 and len(modules) >= 2 and commands
     missing = [p for p in paths if not (project / p).exists()]
     missing += [m for m in modules if not (project / (m.replace(".", "/") + ".py")).is_file()]
-    cli = (project / pkg / "cli.py").read_text(encoding="utf-8")
-    missing += [c for c in commands if f'add_parser("{c}"' not in cli]
-    for sub in set(re.findall(r"`(?:python -m \w+\.cli )?dlq (\w+)", text)):
-        if f'add_parser("{sub}"' not in cli:
+    cli = runtime_cli.parser()
+    (verbs,) = [a for a in cli._actions if isinstance(a, argparse._SubParsersAction)]
+    missing += [c for c in commands if c not in verbs.choices]
+    (dlq,) = [a for a in verbs.choices["dlq"]._actions if isinstance(a, argparse._SubParsersAction)]
+    for sub in set(re.findall(rf"`(?:python -m {pkg} )?dlq (\w+)", text)):
+        if sub not in dlq.choices:
             missing.append(f"dlq {sub}")
     for module, flag in set(re.findall(rf"python -m {pkg}\.(\w+)(?: \w+)* (--[\w-]+)", text)):
-        if f'"{flag}"' not in (project / pkg / f"{module}.py").read_text(encoding="utf-8"):
+        options = verbs.choices[module].format_help() if module in verbs.choices else ""
+        if flag not in options:
             missing.append(f"{module} {flag}")
     assert not missing, f"named in the docs but not generated: {sorted(missing)}"
 
 
 @pytest.mark.parametrize("example", [p.stem for p in GENERATED])
-def test_every_metric_the_docs_name_is_exported_by_the_generated_package(
+def test_every_metric_the_docs_name_is_exported_by_the_runtime(
     example: str, generated: dict[str, Path]
 ) -> None:
     project = generated[example]
-    pkg = answers_of(next(p for p in GENERATED if p.stem == example))["package_name"]
     observability = sections((project / SPEC_DOCS[0]).read_text(encoding="utf-8"))["Observability"]
     metrics = observability.split("### Metrics")[1].split("###")[0]
     named = set(re.findall(r"`((?:jobs?_|queue_|dlq_)\w+)(?:\{[\w,]*\})?`", metrics))
     assert len(named) >= 5, named
-    exporter = (project / pkg / "metrics.py").read_text(encoding="utf-8")
+    exporter = Path(runtime_metrics.__file__).read_text(encoding="utf-8")
     missing = [name for name in named if f'"{name}"' not in exporter]
     assert not missing, f"the docs name metrics the package does not export: {missing}"

@@ -23,6 +23,7 @@ from docs_support import (
 )
 from jobforge.questionnaire.bank import Question, load_bank
 from jobforge.questionnaire.validation import answer_errors
+from jobforge_runtime.retry import RetryPolicy
 
 pytestmark = pytest.mark.acceptance
 
@@ -150,11 +151,17 @@ def test_retry_schedule_lists_each_attempt_with_its_real_delay(projects: dict[st
     answers = answers_of(next(p for p in EXAMPLES if p.stem == "sqlite"))
     text = _section(projects["sqlite"], SPEC_DOCS[0], "Error Handling & Resilience")
     delays = answers["backoff_delays_seconds"]
+    fixed = answers["backoff_strategy"] == "fixed"
+    # The delays the runtime really waits, from the settings the project generates.
+    policy = RetryPolicy(
+        max_attempts=answers["max_retries"] + 1,
+        base_delay_s=delays[0],
+        max_delay_s=delays[0] if fixed else delays[-1],
+        jitter=0,
+    )
     total = 0
     for i in range(answers["max_retries"]):
-        delay = (
-            delays[0] if answers["backoff_strategy"] == "fixed" else delays[min(i, len(delays) - 1)]
-        )
+        delay = int(policy.base_delay(i + 1))
         total += delay
         row = next(
             line for line in text.splitlines() if line.startswith(f"| {i + 2} (retry {i + 1} ")

@@ -135,7 +135,13 @@ def test_a_technology_with_a_subsystem_gets_no_spec_only_notice(tmp_path: Path) 
     assert "spec documents only" not in out
     assert out.startswith(f"generated {project} for sqlite")
     steps = out.split("next steps:\n", 1)[1]
-    for step in ("pip install -e", "python -m jobs.worker", "pytest", "jobforge score"):
+    for step in (
+        "runtime[huey]",
+        "-e '.[dev]'",
+        "python -m jobs.worker",
+        "pytest",
+        "jobforge score",
+    ):
         assert step in steps, out
 
 
@@ -147,7 +153,7 @@ def test_copier_update_works_right_after_jobforge_new_outside_a_repository(
     out = ok(run([BIN / "jobforge", "new", project, "--answers", example("sqlite")], tmp_path, env))
     assert f"git: initialized {project} with a first commit" in out
     assert ok(run(["git", "status", "--porcelain"], project, env)) == ""
-    assert "max_retries: int = 3" in (project / "jobs" / "settings.py").read_text()
+    assert "max_attempts=4," in (project / "jobs" / "settings.py").read_text()
 
     ok(
         run(
@@ -165,7 +171,7 @@ def test_copier_update_works_right_after_jobforge_new_outside_a_repository(
         )
     )
 
-    assert "max_retries: int = 5" in (project / "jobs" / "settings.py").read_text()
+    assert "max_attempts=6," in (project / "jobs" / "settings.py").read_text()
     assert yaml.safe_load((project / ANSWERS_FILE).read_text())["max_retries"] == 5
 
 
@@ -221,7 +227,9 @@ def test_the_gitignore_covers_what_the_generated_cli_leaves_behind(tmp_path: Pat
     env = env_of(tmp_path, **IDENTITY)
     ok(run([BIN / "jobforge", "new", project, "--answers", example("sqlite")], tmp_path, env))
     project_env = {**env, "PYTHONPATH": str(project)}
-    ok(run([sys.executable, "-m", "jobs.cli", "jobs"], project, project_env))
+    payload = '{"user_id": 1, "email": "a@example.com"}'
+    submit = [sys.executable, "-m", "jobs", "submit", "emails.send_welcome", payload]
+    ok(run(submit, project, project_env))
     broker = yaml.safe_load(example("sqlite").read_text())["broker_url"].removeprefix("sqlite:///")
     assert (project / broker).is_file()
     (project / f"{broker}-wal").write_bytes(b"")  # as a worker killed mid-write leaves them

@@ -4,47 +4,68 @@ For each of ``examples/answers/sqlite.yml`` and ``examples/answers/celery-redis.
 
 * ``jobforge new DIR --answers FILE`` and ``copier copy <this repository> DIR --data-file FILE
   --defaults`` generate the same project;
-* the project is ruff- and ``mypy --strict``-clean and its own tests pass;
+* the package is a thin app on jobforge-runtime: at most 600 lines of Python for the sqlite
+  answers, no ``jobforge`` import, nothing for scoring;
+* the project is ruff- and ``mypy --strict``-clean and its own tests pass on the real backend,
+  with real worker processes; its command line answers in one line, ``/health`` is not ok while
+  no worker runs, and each answered schedule fires its own job type from a real scheduler;
 * ``jobforge score --json`` in the project gives 35/35 on the real backend, fault checks
   included; the embedded default does so inside a network namespace of its own, where no server
   can be reached;
-* the Celery project's own private redis-server, SIGKILLed and restarted while a worker is
-  killed in the middle of jobs, loses no job; while it is down, ``/health`` is not ok;
 * with its broker down, the score is inconclusive (exit 2) and says why, blaming nothing;
+* the Celery project, on a redis-server of the run's own (``JOBFORGE_PRIVATE_BROKER=1``) that
+  is SIGKILLed and restarted while a worker is killed in the middle of jobs, loses no job; while
+  it is down, ``/health`` is not ok;
 * an existing project keeps its own files, and ``copier update`` with a changed answer works on
   a project made either way.
 
-The projects run from this repository's virtual environment (which has their dependencies, see
-``pyproject.toml``'s ``dev`` extra) with ``PYTHONPATH`` pointing at the project.
+The projects run from this repository's virtual environment (see ``tests/generated_support.py``)
+with ``PYTHONPATH`` pointing at the project; ``jobforge new`` makes each once per session.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from generated_support import (
+    ANSWERS_FILE,
+    BIN,
+    EXAMPLES,
+    TEST_REDIS_URL,
+    GeneratedProjects,
+    ok,
+    package_of,
+    project_env,
+    run,
+)
 from services_support import IN_CI, require_service
+from templates_support import render, template_root
 
 pytestmark = pytest.mark.acceptance
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples" / "answers"
-ANSWERS_FILE = ".copier-answers.jobs.yml"
-BIN = Path(sys.executable).parent
 CASES = ("sqlite", "celery-redis")
 #: Copier's bookkeeping keys in the answers file, which differ with the template's location.
 BOOKKEEPING = {"_src_path", "_commit"}
+#: What running a project's checks leaves in it.
+CACHES = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+#: Most lines of Python the package generated for the sqlite answers may have.
+PACKAGE_LINES_MAX = 600
 
 
 @dataclass(frozen=True)
@@ -55,42 +76,6 @@ class Generated:
     package: str
     via_new: Path
     via_copier: Path
-
-
-def run(
-    args: Sequence[str | Path],
-    cwd: Path,
-    *,
-    env: dict[str, str] | None = None,
-    timeout: float = 900,
-) -> subprocess.CompletedProcess[str]:
-    """Run a command and return it finished (whatever its exit code)."""
-    return subprocess.run(
-        [str(a) for a in args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def ok(done: subprocess.CompletedProcess[str]) -> str:
-    """Assert a command succeeded, showing its output when it did not; return its stdout."""
-    assert done.returncode == 0, (
-        f"{' '.join(done.args)} exited {done.returncode}\n"
-        f"--- stdout\n{done.stdout[-6000:]}\n--- stderr\n{done.stderr[-6000:]}"
-    )
-    return done.stdout
-
-
-def project_env(project: Path) -> dict[str, str]:
-    """Return the environment a generated project runs in: this venv first, it importable."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBS_", "JOBFORGE_"))}
-    env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
-    env["PYTHONPATH"] = str(project)
-    return env
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -112,7 +97,7 @@ def tree(project: Path) -> dict[str, bytes]:
         for path in sorted(project.rglob("*"))
         if path.is_file()
         and path.name != ANSWERS_FILE
-        and ".git" not in path.relative_to(project).parts
+        and not {".git", *CACHES} & set(path.relative_to(project).parts)
     }
 
 
@@ -147,16 +132,18 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module", params=CASES)
 def generated(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, template_repo: Path
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    template_repo: Path,
+    generated_projects: GeneratedProjects,
 ) -> Generated:
-    """Generate the project of one example answers file, by ``jobforge new`` and by copier."""
+    """Return one example's project, by ``jobforge new`` (shared) and by copier."""
     name: str = request.param
     if name == "celery-redis":
         require_service("redis")
     answers = EXAMPLES / f"{name}.yml"
     base = tmp_path_factory.mktemp(name)
-    via_new, via_copier = base / "new", base / "copier"
-    ok(run([BIN / "jobforge", "new", via_new, "--answers", answers], base))
+    via_new, via_copier = generated_projects.get(name), base / "copier"
     ok(
         run(
             [
@@ -171,8 +158,7 @@ def generated(
             base,
         )
     )
-    package = str(answers_of(via_new)["package_name"])
-    return Generated(name=name, package=package, via_new=via_new, via_copier=via_copier)
+    return Generated(name=name, package=package_of(via_new), via_new=via_new, via_copier=via_copier)
 
 
 @dataclass(frozen=True)
@@ -190,12 +176,11 @@ def score(generated: Generated) -> Score:
     """Score the generated project; the embedded default without any network."""
     project = generated.via_new
     prefix = network_isolation() if generated.name == "sqlite" else None
-    out = project / "score.json"
-    done = run(
-        [*(prefix or []), BIN / "jobforge", "score", "--json", out],
-        project,
-        env=project_env(project),
-    )
+    out = project.parent / f"{generated.name}-score.json"  # the shared project stays as made
+    env = project_env(project)
+    if generated.name == "celery-redis":
+        env["JOBS_BROKER_URL"] = TEST_REDIS_URL
+    done = run([*(prefix or []), BIN / "jobforge", "score", "--json", out], project, env=env)
     output = f"{done.stdout[-8000:]}\n{done.stderr[-4000:]}"
     results = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
     return Score(done.returncode, output, results, isolated=prefix is not None)
@@ -250,6 +235,108 @@ def test_the_generated_projects_own_tests_pass(generated: Generated) -> None:
     assert " passed" in out and " skipped" not in out, out[-3000:]
 
 
+def python_lines(package: Path) -> int:
+    """Count the lines of every Python file of ``package``."""
+    return sum(len(p.read_text(encoding="utf-8").splitlines()) for p in package.rglob("*.py"))
+
+
+def test_the_package_is_a_thin_app_with_nothing_for_scoring(generated: Generated) -> None:
+    package = generated.via_new / generated.package
+    lines = python_lines(package)
+    if generated.name == "sqlite":
+        assert lines <= PACKAGE_LINES_MAX, f"{lines} lines of Python in {package}"
+    for path in package.rglob("*.py"):
+        tree_ = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {a.name for n in ast.walk(tree_) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module or "" for n in ast.walk(tree_) if isinstance(n, ast.ImportFrom)}
+        assert not [m for m in imported if m == "jobforge" or m.startswith("jobforge.")], path
+    text = "\n".join(p.read_text(encoding="utf-8") for p in package.rglob("*.py"))
+    for scoring in ("conformance", "JOBS_EXTRA_CATALOGUE", "--standby", "adapter"):
+        assert scoring not in text, scoring
+    pyproject = tomllib.loads((generated.via_new / "pyproject.toml").read_text())
+    assert pyproject["tool"]["jobforge"]["app"] == f"{generated.package}.app:APP"
+
+
+def cli(generated: Generated, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m PACKAGE ARGS`` in the generated project."""
+    return run([sys.executable, "-m", generated.package, *args], generated.via_new, env=env)
+
+
+@pytest.mark.parametrize("generated", ["sqlite"], indirect=True)
+def test_the_command_line_answers_in_one_line_and_health_needs_a_worker(
+    generated: Generated, tmp_path: Path
+) -> None:
+    env = {**project_env(generated.via_new), "JOBS_BROKER_URL": f"sqlite:///{tmp_path / 'j.db'}"}
+    listed = json.loads(ok(cli(generated, "list", env=env)))
+    assert {j["job_type"] for j in listed} == {
+        "emails.send_welcome",
+        "schedules.daily_report",
+        "schedules.purge_old_uploads",
+    }
+    for args, code, says in [
+        (("submit", "emails.sendwelcome", "{}"), 1, "emails.send_welcome"),
+        (("submit", "emails.send_welcome", '{"user_id": 0}'), 1, "user_id"),
+        (("submit", "emails.send_welcome", "not json"), 2, "is not JSON"),
+        (("status", "nope"), 1, "not in the ledger"),
+    ]:
+        done = cli(generated, *args, env=env)
+        assert (done.returncode, len(done.stderr.strip().splitlines())) == (code, 1), done.stderr
+        assert says in done.stderr and "Traceback" not in done.stderr
+    assert json.loads(ok(cli(generated, "dlq", "list", env=env))) == []
+    health = cli(generated, "health", env=env)
+    assert health.returncode == 1 and json.loads(health.stdout)["status"] == "degraded"
+    assert "no worker was seen" in health.stdout
+
+
+@pytest.mark.parametrize("generated", ["sqlite"], indirect=True)
+def test_two_schedules_each_fire_their_own_job_type_in_real_processes(
+    generated: Generated, tmp_path: Path
+) -> None:
+    answers = {
+        **answers_of(generated.via_new),
+        "job_types": ["immediate"],
+        "schedules": [
+            {"name": "purge_old_uploads", "every_seconds": 2},
+            {"name": "sync_prices", "every_seconds": 2},
+        ],
+    }
+    answers = {k: v for k, v in answers.items() if not k.startswith("_")}
+    project = render(template_root(tmp_path), tmp_path / "two", answers)
+    env = {**project_env(project), "JOBS_BROKER_URL": f"sqlite:///{tmp_path / 'two.db'}"}
+    logs = {role: tmp_path / f"{role}.log" for role in ("worker", "scheduler")}
+    procs = []
+    for role, log in logs.items():
+        with log.open("wb") as out:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", f"{generated.package}.{role}"],
+                    cwd=project,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+    try:
+        completed: set[str] = set()
+        deadline = time.monotonic() + 60
+        while len(completed) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            done = run(
+                [sys.executable, "-m", generated.package, "recent", "--status", "COMPLETED"],
+                project,
+                env=env,
+            )
+            completed = {r["job_type"] for r in json.loads(done.stdout or "[]")}
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=60)
+    said = {role: log.read_text()[-1500:] for role, log in logs.items()}
+    assert completed == {"schedules.purge_old_uploads", "schedules.sync_prices"}, (done, said)
+
+
 def test_the_generated_project_scores_35_on_its_real_backend(score: Score) -> None:
     assert score.returncode == 0, score.output
     assert score.results["scorecard"]["total"] == 35, score.output
@@ -281,7 +368,7 @@ def test_a_broker_that_is_down_makes_the_score_inconclusive(generated: Generated
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**project_env(project), "JOBS_BROKER_URL": f"redis://127.0.0.1:{port}/0"}
-    out = project / "down.json"
+    out = project.parent / "down.json"
     done = run([BIN / "jobforge", "score", "--json", out], project, env=env, timeout=300)
     assert done.returncode == 2, f"{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
     results = json.loads(out.read_text(encoding="utf-8"))
@@ -295,8 +382,8 @@ def test_a_crashed_and_restarted_broker_loses_no_job(generated: Generated) -> No
         reason = "redis-server is not installed (apt-get install redis-server)"
         pytest.fail(reason) if IN_CI else pytest.skip(reason)
     project = generated.via_new
-    env = {**project_env(project), "JOBS_CONFORMANCE_PRIVATE_BROKER": "1"}
-    out = project / "restart.json"
+    env = {**project_env(project), "JOBFORGE_PRIVATE_BROKER": "1"}
+    out = project.parent / "restart.json"
     check = "scalability.sigkill_recovery"
     done = run([BIN / "jobforge", "score", "--check", check, "--json", out], project, env=env)
     results = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
@@ -311,8 +398,8 @@ def test_health_is_not_ok_while_the_private_broker_is_down(generated: Generated)
         reason = "redis-server is not installed (apt-get install redis-server)"
         pytest.fail(reason) if IN_CI else pytest.skip(reason)
     project = generated.via_new
-    env = {**project_env(project), "JOBS_CONFORMANCE_PRIVATE_BROKER": "1"}
-    out = project / "health.json"
+    env = {**project_env(project), "JOBFORGE_PRIVATE_BROKER": "1"}
+    out = project.parent / "health.json"
     check = "observability.health"
     done = run([BIN / "jobforge", "score", "--check", check, "--json", out], project, env=env)
     results = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
@@ -343,7 +430,7 @@ def test_generating_into_an_existing_project_overwrites_none_of_its_files(
     )
     after = tree(existing_project)
     assert {path: after[path] for path in before} == before
-    assert (existing_project / "jobs" / "worker.py").is_file()
+    assert (existing_project / "jobs" / "app.py").is_file()
 
 
 @pytest.mark.parametrize("route", ["jobforge new", "copier copy"])
@@ -358,7 +445,7 @@ def test_copier_update_applies_a_changed_answer_and_keeps_the_users_edits(
         copy = [BIN / "copier", "copy", template_repo, project, "--data-file", answers]
         ok(run([*copy, "--defaults"], tmp_path))
     settings = project / "jobs" / "settings.py"
-    assert "max_retries: int = 3" in settings.read_text()
+    assert "max_attempts=4," in settings.read_text()
     readme = project / "README.md"
     readme.write_text(readme.read_text() + "\nA note of the user's own.\n")
     git("init", "-q", cwd=project)
@@ -382,7 +469,7 @@ def test_copier_update_applies_a_changed_answer_and_keeps_the_users_edits(
         )
     )
 
-    assert "max_retries: int = 5" in settings.read_text()
+    assert "max_attempts=6," in settings.read_text()
     assert "A note of the user's own." in readme.read_text()
     recorded = answers_of(project)
     assert recorded["max_retries"] == 5

@@ -5,9 +5,10 @@ run, ``jobforge score --check testing``):
 
 * with every ``assert`` of its tests removed by an AST rewrite, or every test body replaced by
   ``pass``, the suite still passes but scores below 5 in testing;
-* a defect its tests catch (completions not counted: a test's assertion fails) scores no lower
-  in testing than a defect they miss (retries not counted: no test looks), and the red suite is
-  reported as the failed gate ``testing.suite_green``, which fails the project's policy.
+* a defect its tests catch (the welcome email accepts user id 0: a test's assertion fails) scores
+  no lower in testing than a defect they miss (the email is sent again on every retry: no test
+  looks), and the red suite is reported as the failed gate ``testing.suite_green``, which fails
+  the project's policy.
 
 The project's own worker tests are timing-sensitive under heavy load, so nothing here depends on
 a variant's suite being green except through the defect it plants.
@@ -25,14 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_templates_generated import BIN, EXAMPLES, ok, project_env, run
+from generated_support import BIN, GeneratedProjects, project_env, run
 
 pytestmark = pytest.mark.acceptance
 
-LEDGER = Path("jobs") / "ledger" / "sqlite.py"
-#: The line of the generated SQLite ledger that counts a completion, and one that counts a retry.
-COUNT_COMPLETED = 'self._incr(db, "jobs_completed_total", row["job_type"])'
-COUNT_RETRIED = 'self._incr(db, "jobs_retried_total", job_type)'
+TASKS = Path("jobs") / "tasks.py"
+#: A line of the generated jobs the project's tests check, and one they do not, with its defect.
+CHECKED = ("user_id: int = Field(ge=1)", "user_id: int = Field(ge=0)")
+UNCHECKED = (
+    'if ctx.claim_effect(f"welcome-email:{payload.user_id}"):',
+    "if True:  # the effect guard dropped: a retry sends the email again",
+)
 
 
 class _StripAsserts(ast.NodeTransformer):
@@ -60,12 +64,13 @@ def rewrite_tests(project: Path, transformer: ast.NodeTransformer) -> int:
     return changed
 
 
-def drop_line(project: Path, line: str) -> None:
-    """Remove the one statement ``line`` from the project's SQLite ledger (a planted defect)."""
-    path = project / LEDGER
+def plant(project: Path, change: tuple[str, str]) -> None:
+    """Replace the one line ``change[0]`` of the project's jobs by ``change[1]`` (a defect)."""
+    line, defect = change
+    path = project / TASKS
     source = path.read_text(encoding="utf-8")
-    assert source.count(line) == 1, f"{LEDGER} no longer has {line!r}; update the defect"
-    path.write_text(source.replace(line, "pass"), encoding="utf-8")
+    assert source.count(line) == 1, f"{TASKS} no longer has {line!r}; update the defect"
+    path.write_text(source.replace(line, defect), encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -115,8 +120,8 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "as generated": lambda project: None,
     "asserts stripped": lambda project: assert_changed(rewrite_tests(project, _StripAsserts())),
     "bodies emptied": lambda project: assert_changed(rewrite_tests(project, _EmptyTestBodies())),
-    "caught defect": lambda project: drop_line(project, COUNT_COMPLETED),
-    "missed defect": lambda project: drop_line(project, COUNT_RETRIED),
+    "caught defect": lambda project: plant(project, CHECKED),
+    "missed defect": lambda project: plant(project, UNCHECKED),
 }
 
 
@@ -126,15 +131,16 @@ def assert_changed(files: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SuiteScore]:
-    """Generate the SQLite project once, then score a changed copy per variant, two at a time."""
+def scores(
+    tmp_path_factory: pytest.TempPathFactory, generated_projects: GeneratedProjects
+) -> dict[str, SuiteScore]:
+    """Score a changed copy of the shared SQLite project per variant, two at a time."""
     base = tmp_path_factory.mktemp("testing-power")
-    generated = base / "generated"
-    ok(run([BIN / "jobforge", "new", generated, "--answers", EXAMPLES / "sqlite.yml"], base))
+    generated = generated_projects.get("sqlite")
 
     def variant(name: str) -> SuiteScore:
         copy = base / name.replace(" ", "-")
-        shutil.copytree(generated, copy)
+        shutil.copytree(generated, copy, ignore=shutil.ignore_patterns("__pycache__", ".*_cache"))
         VARIANTS[name](copy)
         return score_testing(copy)
 
@@ -180,6 +186,6 @@ def test_a_red_suite_fails_the_policy_gate_and_says_what_it_caught(
     assert caught.returncode == 1, caught.output
     assert "policy below: gate testing.suite_green failed" in caught.output
     assert any(
-        "test_metrics_match_the_ledger" in line and "caught a defect" in line
+        "test_an_invalid_payload_is_refused_naming_the_field" in line and "caught a defect" in line
         for line in caught.evidence["testing.suite_green"]
     ), caught.evidence

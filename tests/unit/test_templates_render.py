@@ -47,23 +47,30 @@ def _python_files(project: Path) -> list[Path]:
     return sorted(p for p in project.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def test_sqlite_project_has_the_huey_backend_only(sqlite_project: Path) -> None:
-    package = _package(sqlite_project)
-    assert (package / "backends" / "huey_sqlite.py").is_file()
-    assert (package / "ledger" / "sqlite.py").is_file()
-    assert not (package / "backends" / "celery_redis.py").exists()
-    assert not (package / "ledger" / "redis.py").exists()
-    assert not (package / "celery_app.py").exists()
-    assert not list(sqlite_project.rglob("*.jinja"))
+#: The modules of a generated package: what the team edits, and nothing of the engine.
+PACKAGE_FILES = {
+    "__init__.py",
+    "__main__.py",
+    "app.py",
+    "scheduled.py",
+    "scheduler.py",
+    "settings.py",
+    "tasks.py",
+    "worker.py",
+}
 
 
-def test_celery_project_has_the_celery_backend_only(celery_project: Path) -> None:
-    package = _package(celery_project)
-    assert (package / "backends" / "celery_redis.py").is_file()
-    assert (package / "ledger" / "redis.py").is_file()
-    assert (package / "celery_app.py").is_file()
-    assert not (package / "backends" / "huey_sqlite.py").exists()
-    assert not (package / "ledger" / "sqlite.py").exists()
+@pytest.mark.parametrize("name", ["sqlite", "celery-redis"])
+def test_the_package_holds_only_what_the_team_edits(
+    name: str, sqlite_project: Path, celery_project: Path
+) -> None:
+    project = sqlite_project if name == "sqlite" else celery_project
+    package = _package(project)
+    assert {p.name for p in package.glob("*.py")} == PACKAGE_FILES
+    assert not [p for p in package.iterdir() if p.is_dir() and p.name != "__pycache__"]
+    backend = "huey" if name == "sqlite" else "celery"
+    assert f'backend="{backend}"' in (package / "app.py").read_text()
+    assert not list(project.rglob("*.jinja"))
 
 
 @pytest.mark.parametrize("name", ["sqlite", "celery-redis"])
@@ -72,7 +79,7 @@ def test_every_generated_python_file_parses(
 ) -> None:
     project = sqlite_project if name == "sqlite" else celery_project
     files = _python_files(project)
-    assert len(files) > 25
+    assert len(files) >= 10
     for path in files:
         ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
@@ -96,27 +103,68 @@ def test_generated_code_never_pickles(
         assert not {"pickle", "cloudpickle", "dill"} & imported, path
 
 
-def test_pyproject_names_the_conformance_adapter(celery_project: Path) -> None:
-    data = tomllib.loads((celery_project / "pyproject.toml").read_text())
-    package = _package(celery_project).name
-    assert data["tool"]["jobforge"]["adapter"] == f"{package}.conformance_adapter:Adapter"
-    assert any(dep.startswith("celery") for dep in data["project"]["dependencies"])
+@pytest.mark.parametrize("name", ["sqlite", "celery-redis"])
+def test_pyproject_depends_on_the_runtime_and_names_the_app(
+    name: str, sqlite_project: Path, celery_project: Path
+) -> None:
+    project = sqlite_project if name == "sqlite" else celery_project
+    data = tomllib.loads((project / "pyproject.toml").read_text())
+    extra = "huey" if name == "sqlite" else "celery"
+    assert data["project"]["dependencies"] == [f"jobforge-runtime[{extra}]>=0.1,<0.2"]
+    assert data["tool"]["jobforge"] == {
+        "framework": "jobforge-runtime",
+        "app": f"{_package(project).name}.app:APP",
+    }
+    assert "conformance" not in data["project"].get("optional-dependencies", {})
 
 
-def test_settings_carry_the_answers_and_read_the_environment(celery_project: Path) -> None:
+def _settings(project: Path) -> dict[str, Any]:
+    code = (
+        "import json\n"
+        f"from {_package(project).name}.settings import SETTINGS\n"
+        "print(SETTINGS.model_dump_json())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(project)},
+    ).stdout
+    loaded: dict[str, Any] = json.loads(out)
+    return loaded
+
+
+def test_settings_carry_the_answers(celery_project: Path) -> None:
     chosen = answers("celery-redis")
-    text = (_package(celery_project) / "settings.py").read_text()
-    assert f"worker_concurrency: int = {chosen['worker_concurrency']}" in text
-    assert f"max_retries: int = {chosen['max_retries']}" in text
-    assert 'source.get("JOBS_BROKER_URL"' in text
+    settings = _settings(celery_project)
+    assert settings["broker_url"] == chosen["broker_url"]
+    assert settings["queues"] == chosen["queues"]
+    assert settings["worker_concurrency"] == chosen["worker_concurrency"]
+    assert settings["global_concurrency"] is None  # worker_count plans processes, it caps nothing
+    assert settings["log_job_events"] is ("json_logs" in chosen["monitoring_tools"])
+    assert settings["max_attempts"] == chosen["max_retries"] + 1
+    assert settings["timeout_s"] == chosen["job_timeout_seconds"]
+    delays = chosen["backoff_delays_seconds"]
+    assert (settings["backoff_base_s"], settings["backoff_max_s"]) == (delays[0], delays[-1])
+    assert settings["timezone"] == chosen["timezone"]
+    assert settings["alert_webhook_format"] == "slack"  # the first of slack, pagerduty
+    assert (settings["overlap_policy"], settings["missed_run_policy"]) == (
+        chosen["overlap_policy"],
+        chosen["missed_run_policy"],
+    )
 
 
 def test_celery_settings_avoid_the_known_traps(celery_project: Path) -> None:
     code = (
         "import json\n"
-        f"from {_package(celery_project).name}.backends.celery_redis import celery_config\n"
-        f"from {_package(celery_project).name}.settings import Settings\n"
-        "print(json.dumps(celery_config(Settings())))\n"
+        "from jobforge_runtime.glue.celery import celery_app\n"
+        f"from {_package(celery_project).name}.app import APP\n"
+        "conf = celery_app(APP.base_settings, APP.catalogue).conf\n"
+        "keys = ['task_acks_late', 'task_reject_on_worker_lost', 'worker_prefetch_multiplier',\n"
+        "        'task_serializer', 'accept_content', 'broker_transport_options']\n"
+        "print(json.dumps({k: conf[k] for k in keys}))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -126,7 +174,7 @@ def test_celery_settings_avoid_the_known_traps(celery_project: Path) -> None:
         text=True,
         env={**os.environ, "PYTHONPATH": str(celery_project)},
     ).stdout
-    config: dict[str, Any] = yaml.safe_load(out)
+    config: dict[str, Any] = json.loads(out)
     assert config["task_acks_late"] and config["task_reject_on_worker_lost"]
     assert config["worker_prefetch_multiplier"] == 1
     assert config["task_serializer"] == "json" and config["accept_content"] == ["json"]
@@ -142,9 +190,11 @@ def test_only_chosen_job_types_are_generated(root: Path, tmp_path: Path) -> None
         "scheduler_tool": "none",
     }
     project = render(root, tmp_path / "app", chosen)
-    text = (_package(project) / "job_types.py").read_text()
+    text = (_package(project) / "tasks.py").read_text()
     assert "emails.send_welcome" in text
     assert "imports.records" not in text and "batch.run" not in text
+    assert not (_package(project) / "scheduled.py").exists()
+    assert "Schedule" not in (_package(project) / "app.py").read_text()
     ast.parse(text)
 
 
@@ -156,7 +206,7 @@ def test_existing_project_files_are_never_overwritten(root: Path, tmp_path: Path
     render(root, project, answers("sqlite"))
     assert (project / "pyproject.toml").read_text() == '[project]\nname = "mine"\n'
     assert (project / "README.md").read_text() == "# Mine\n"
-    assert (_package(project) / "execution.py").is_file()
+    assert (_package(project) / "app.py").is_file()
 
 
 @pytest.mark.parametrize("name", ["sqlite", "celery-redis"])
@@ -174,7 +224,8 @@ def test_alert_rules_pass_promtool(name: str, sqlite_project: Path, celery_proje
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 5 rules found" in result.stdout
+    chosen = answers("sqlite" if name == "sqlite" else "celery-redis")["metrics"]
+    assert f"SUCCESS: {len(chosen)} rules found" in result.stdout  # one rule per chosen metric
 
 
 def test_alert_thresholds_come_from_the_answers(celery_project: Path) -> None:
@@ -238,13 +289,8 @@ def test_each_schedule_fires_its_own_job_type_even_without_the_scheduled_kind(
     package = _package(project).name
     code = (
         "import json\n"
-        f"from {package}.job_types import default_catalogue\n"
-        f"from {package}.scheduler import schedules_from_settings\n"
-        f"from {package}.settings import load_settings\n"
-        "settings = load_settings({})\n"
-        "catalogue = default_catalogue(settings)\n"
-        "print(json.dumps({s.name: [s.job_type, catalogue.get(s.job_type).kind]\n"
-        "                  for s in schedules_from_settings(settings)}))\n"
+        f"from {package}.app import APP\n"
+        "print(json.dumps({s.name: [s.job.name, s.cron or s.every_s] for s in APP.schedules}))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -255,6 +301,7 @@ def test_each_schedule_fires_its_own_job_type_even_without_the_scheduled_kind(
         env={**os.environ, "PYTHONPATH": str(project)},
     ).stdout
     assert json.loads(out) == {
-        "purge_old_uploads": ["schedules.purge_old_uploads", "scheduled"],
-        "sync_prices": ["schedules.sync_prices", "scheduled"],
+        "purge_old_uploads": ["schedules.purge_old_uploads", "30 2 * * 0"],
+        "sync_prices": ["schedules.sync_prices", 600],
     }
+    assert "def purge_old_uploads(" in (_package(project) / "scheduled.py").read_text()

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +165,19 @@ def _letter(row: sqlite3.Row) -> DeadLetter:
 WRITE_WAIT_S = 30.0
 
 
+def _while_locked(step: Callable[[], object], *, limit_s: float = 30.0) -> None:
+    """Run ``step`` until SQLite no longer says the file is locked (at most ``limit_s``)."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
 def begin_write(db: sqlite3.Connection) -> None:
     """Start a write transaction, waiting for another writer with short, growing pauses.
 
@@ -200,7 +213,8 @@ class SqliteLedger:
         self._p = prefix.replace(".", "_").replace(":", "_").replace("-", "_") + "_"
         self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.connection().executescript(_SCHEMA.format(p=self._p))
+        db = self.connection()
+        _while_locked(lambda: db.executescript(_SCHEMA.format(p=self._p)))
 
     def connection(self) -> sqlite3.Connection:
         """Return this thread's connection (a new one after a fork)."""
@@ -213,7 +227,8 @@ class SqliteLedger:
         # transactions retry in :meth:`transaction`; WAL readers do not wait for writers.
         conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
-        conn.execute("pragma journal_mode=wal")
+        # Switching a new file to WAL needs it to itself: processes starting together wait here.
+        _while_locked(lambda: conn.execute("pragma journal_mode=wal"))
         conn.execute("pragma synchronous=normal")
         self._local.conn = (pid, conn)
         return conn

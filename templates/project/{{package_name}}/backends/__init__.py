@@ -1,1 +1,0 @@
-"""Queue framework glue: one module per backend."""
