@@ -116,6 +116,8 @@ CAPABILITIES = frozenset(
 _READY = "Listening on"
 _SCHEDULER_LOCK = "rq:scheduler-lock:{queue}"
 _SCHEDULER_HASH = "rq:scheduler:{name}"
+#: RQ's set of the workers listening on a queue (killed ones stay until RQ cleans them).
+_QUEUE_WORKERS = "rq:workers:{queue}"
 #: RQ 3's keys of a rate-limit key (its config hash and two sorted sets) and their index.
 _RATE_LIMIT = "rq:rl:{key}{part}"
 _RL_PARTS = ("", ":allowed", ":rate_limited")
@@ -312,7 +314,10 @@ class RqAdapter:
             self.reset()
             for queue in self._queues:
                 queue.delete(delete_jobs=True)
-                self.redis.delete(_SCHEDULER_LOCK.format(queue=queue.name))
+                lock, listeners = (
+                    k.format(queue=queue.name) for k in (_SCHEDULER_LOCK, _QUEUE_WORKERS)
+                )
+                self.redis.delete(lock, listeners)
                 limited = f"{queue.name}:{probes.PROBE_LIMITED}"
                 self.redis.delete(*(_RATE_LIMIT.format(key=limited, part=p) for p in _RL_PARTS))
                 self.redis.srem(_RATE_LIMIT_KEYS, limited)
