@@ -29,11 +29,25 @@ def wanted() -> bool:
     return os.environ.get(PRIVATE_BROKER_ENV, "").strip().lower() in {"1", "true", "yes"}
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a loopback TCP port nobody listens on right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def wait_until_up(port: int, timeout_s: float, *, what: str) -> None:
+    """Wait until something accepts connections on loopback ``port``, or raise naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        if time.monotonic() > deadline:
+            raise ConformanceError(
+                f"{what} does not accept connections after {timeout_s:g} s; see its log"
+            )
+        time.sleep(0.02)
 
 
 class PrivateRedis:
@@ -42,7 +56,7 @@ class PrivateRedis:
     def __init__(self, directory: Path) -> None:
         """Prepare a server; nothing runs until :meth:`start`."""
         self.directory = directory
-        self.port = _free_port()
+        self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -99,3 +113,7 @@ class PrivateRedis:
         """Crash the server, then start it again on the same port with the same data."""
         self.crash()
         self.start()
+
+    def close(self) -> None:
+        """Stop the server for good (its files stay in the run's directory)."""
+        self.crash()

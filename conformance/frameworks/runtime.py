@@ -32,13 +32,20 @@ from jobforge_runtime import App, Runtime, Settings, __version__
 from jobforge_runtime.health import HealthServer
 from jobforge_runtime.logs import LOGGER_NAME, JsonFormatter
 
-from jobforge.errors import ConformanceError, UsageError
+from jobforge.errors import ConformanceError
 
 from .. import adapter as kit
 from .. import probes
-from .private_redis import PrivateRedis, wanted
+from .private_broker import PrivateBroker, check_backend, private_broker
+from .private_redis import wanted
 from .runtime_app import PLAN_ENV, RunPlan, load_app, run_app, run_settings
-from .runtime_description import capabilities, job_spec, own_test_command, timing_facts
+from .runtime_description import (
+    capabilities,
+    job_spec,
+    own_test_command,
+    probe_timing,
+    timing_facts,
+)
 from .runtime_processes import RunProcess
 from .runtime_recording import backend_label
 from .runtime_store import RunStore, reset, store_of
@@ -54,8 +61,8 @@ class RuntimeAdapter:
     app_ref: str
     search: Path
     user_app: App
-    private_broker: bool = False  # run on a redis-server of the run's own (broker_restart)
-    _broker: PrivateRedis | None = None
+    private_broker: bool = False  # run on a server of the run's own (broker_restart)
+    _broker: PrivateBroker | None = None
     _ctx: kit.RunContext | None = None
     _run: App | None = None
     _store: RunStore | None = None
@@ -84,6 +91,10 @@ class RuntimeAdapter:
             log_file=Path("jobs.log.jsonl"),
         )
 
+    def _probe_timing(self, settings: Settings) -> kit.Timing:
+        """Return the run's timing with the probes' retry delays at the backend's own scale."""
+        return probe_timing(self._timing(), self.user_app.backend, settings.backoff_jitter)
+
     def describe(self) -> kit.Description:
         """Capabilities, probe catalogue and the app's own job types, read from the App."""
         settings = self._settings()
@@ -92,7 +103,7 @@ class RuntimeAdapter:
         ticked = replace(facts, resolution_s=max(facts.resolution_s, SCHEDULER_POLL_S))
         probe_specs = tuple(
             replace(spec, timing_facts=ticked if spec.name == probes.PROBE_SCHEDULED else facts)
-            for spec in probes.probe_catalogue(self._timing())
+            for spec in probes.probe_catalogue(self._probe_timing(settings))
         )
         own = tuple(
             job_spec(job, settings, self.user_app.schedules) for job in self.user_app.catalogue
@@ -124,7 +135,7 @@ class RuntimeAdapter:
         ctx.workdir.mkdir(parents=True, exist_ok=True)
         log_file = ctx.workdir / "jobs.log.jsonl"
         if self.private_broker:
-            self._broker = PrivateRedis(ctx.workdir / "redis")
+            self._broker = private_broker(self.user_app.backend, ctx.workdir)
             self._broker.start()
         settings = run_settings(
             self.user_app,
@@ -197,12 +208,12 @@ class RuntimeAdapter:
                 self._store = None
         finally:
             if self._broker is not None:
-                self._broker.crash()
+                self._broker.close()
                 self._broker = None
 
     # the private broker (JOBFORGE_PRIVATE_BROKER=1) ---------------------------------------
 
-    def _private(self) -> PrivateRedis:
+    def _private(self) -> PrivateBroker:
         if self._broker is None:
             raise NotImplementedError(
                 "broker faults need the run's private broker: set JOBFORGE_PRIVATE_BROKER=1"
@@ -210,15 +221,15 @@ class RuntimeAdapter:
         return self._broker
 
     def restart_broker(self) -> None:
-        """Crash the run's redis-server and start it again with its data."""
+        """Crash the run's private server and start it again with its data."""
         self._private().restart()
 
     def stop_broker(self) -> None:
-        """Crash the run's redis-server and leave it down."""
+        """Crash the run's private server and leave it down."""
         self._private().crash()
 
     def start_broker(self) -> None:
-        """Start the run's redis-server again."""
+        """Start the run's private server again."""
         self._private().start()
 
     # processes -----------------------------------------------------------------------------
@@ -414,14 +425,12 @@ class RuntimeAdapter:
 def make_adapter(app: str, *, search: Path) -> RuntimeAdapter:
     """Load the user's App from ``app`` (``module:attr``) and return its adapter.
 
-    ``JOBFORGE_PRIVATE_BROKER=1`` runs a Redis-backed app on a redis-server of the run's own,
-    which the kit may crash and restart (``broker_restart``).
+    ``JOBFORGE_PRIVATE_BROKER=1`` runs the app on a server of the run's own (a redis-server for
+    Celery and RQ, a PostgreSQL cluster for procrastinate), which the kit may crash and restart
+    (``broker_restart``).
     """
     user_app = load_app(app, search=search)
     private = wanted()
-    if private and user_app.backend == "huey":
-        raise UsageError(
-            f"JOBFORGE_PRIVATE_BROKER=1: the app {app!r} runs on Huey with SQLite, which has no "
-            "broker to restart; unset JOBFORGE_PRIVATE_BROKER"
-        )
+    if private:
+        check_backend(user_app.backend, app)
     return RuntimeAdapter(app_ref=app, search=search, user_app=user_app, private_broker=private)

@@ -24,6 +24,7 @@ from jobforge.errors import ConformanceError, UsageError
 
 from .. import probes
 from ..adapter import JSONObject, Timing
+from .runtime_description import probe_timing
 
 try:
     from jobforge_runtime import (
@@ -204,7 +205,7 @@ def run_settings(
     Leases, polling and worker liveness take the run's scale; alerts reach only the ledger (the
     user's webhook and mail are never sent probe alerts); per-job events are logged as JSON lines
     to ``log_file``. ``broker_url`` replaces the broker (and the ledger beside it): a private
-    Redis of the run's.
+    server of the run's (a redis-server, or a PostgreSQL cluster for procrastinate).
     """
     base = app.resolved_settings()
     changes: dict[str, Any] = {
@@ -237,8 +238,12 @@ def run_settings(
 
 
 def run_app(app: App, settings: Settings, timing: Timing) -> App:
-    """Return the run app: the user's App with the probe job types, on ``settings``."""
-    return app.derive(settings=settings, extra_jobs=probe_jobs(timing), schedules=())
+    """Return the run app: the user's App with the probe job types, on ``settings``.
+
+    The probes' retry delays are at the backend's scale (:func:`.runtime_description.probe_timing`).
+    """
+    scaled = probe_timing(timing, app.backend, settings.backoff_jitter)
+    return app.derive(settings=settings, extra_jobs=probe_jobs(scaled), schedules=())
 
 
 def schedules_from(doc: list[JSONObject], run: App) -> list[Schedule]:

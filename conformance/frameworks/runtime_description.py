@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from jobforge_runtime import Schedule, Settings
@@ -19,6 +20,37 @@ from .. import adapter as kit
 DELAY_RESOLUTION_S = {"huey": 0.01, "celery": 0.0, "rq": 0.01, "celery_amqp": 0.0, "sqs": 0.0}
 #: procrastinate finds due delayed jobs by polling every ``poll_max_delay_s`` (immediate ones by
 #: LISTEN/NOTIFY): that interval is its resolution.
+
+#: The least time from a job being due to its body running, per backend, measured on a loaded
+#: two-core machine: RQ forks a work-horse process for every job (~90 ms from due to start).
+#: The others start a due job in a few milliseconds and are left out (0).
+START_LATENCY_S = {"rq": 0.1}
+#: The run's probe retry delays are made long enough that the declared jitter moves the first
+#: one by this many start latencies, so a jittered retry can visibly start early.
+JITTER_OVER_LATENCY = 1.5
+
+
+def probe_timing(timing: kit.Timing, backend: str, jitter: float) -> kit.Timing:
+    """Return ``timing`` with the probe retry delays at the backend's own scale.
+
+    A retry started early proves jitter only when the jitter (``jitter`` x the first delay) is
+    larger than the time the backend needs to start a due job. Where it is not (RQ's fork per
+    job against the kit's 0.1 s base), base and cap grow by one factor until the declared jitter
+    reaches :data:`JITTER_OVER_LATENCY` start latencies: the delays keep their shape, the run
+    declares them as they are, and the kit judges them at that scale. Without jitter, or for a
+    backend that starts jobs at once, the kit's timing is kept.
+    """
+    latency = START_LATENCY_S.get(backend, 0.0)
+    if latency <= 0 or jitter <= 0:
+        return timing
+    factor = JITTER_OVER_LATENCY * latency / (jitter * timing.backoff_base_s)
+    if factor <= 1:
+        return timing
+    return replace(
+        timing,
+        backoff_base_s=round(timing.backoff_base_s * factor, 3),
+        backoff_cap_s=round(timing.backoff_cap_s * factor, 3),
+    )
 
 
 def job_spec(job: AnyJob, settings: Settings, schedules: Sequence[Schedule]) -> kit.JobSpec:
