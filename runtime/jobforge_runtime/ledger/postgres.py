@@ -182,6 +182,9 @@ class PostgresLedger:
                     kwargs={"autocommit": True},
                     open=True,
                     timeout=10.0,  # waiting for a free connection (or a database that is down)
+                    # A connection that died with a restarted server is replaced when taken,
+                    # not handed out to fail the caller's first query after the restart.
+                    check=ConnectionPool.check_connection,
                     name=f"jobforge-{self.prefix}",
                 )
                 self._pool_of = (os.getpid(), pool)
