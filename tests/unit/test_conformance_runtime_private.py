@@ -102,5 +102,10 @@ def test_a_job_queued_before_a_private_broker_restart_completes_after_it(
         while (status := adapter.inspect(job_id).status) is not JobStatus.COMPLETED:
             assert time.monotonic() < deadline, f"job {job_id} still {status} after 60 s"
             time.sleep(0.1)
+        adapter.stop_broker()
+        asked = time.monotonic()
+        assert adapter.health()["status"] == "degraded"  # answered, not hung on the dead server
+        assert time.monotonic() - asked < 8.0
+        adapter.start_broker()  # the run's store is emptied at teardown
     finally:
         adapter.teardown()

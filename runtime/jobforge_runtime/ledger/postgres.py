@@ -24,7 +24,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from jobforge_runtime.errors import SettingsError
 from jobforge_runtime.ledger import Then, bucket_of
@@ -96,6 +96,9 @@ create table if not exists {p}alerts (
 );
 create table if not exists {p}workers (worker text primary key, at double precision not null);
 """
+
+#: The longest a health ping waits for a connection before it says the store is down.
+PING_TIMEOUT_S = 2.0
 
 _COUNTER_OF = {
     JobStatus.COMPLETED: "jobs_completed_total",
@@ -861,10 +864,14 @@ class PostgresLedger:
         return [_record(r) for r in rows]
 
     def ping(self) -> bool:
-        """Return True when the store answers."""
+        """Return True when the store answers within :data:`PING_TIMEOUT_S`.
+
+        A health probe must answer while the database is down, so the wait for a pooled
+        connection is bounded here, not the pool's general timeout.
+        """
         try:
-            with self._reading() as db:
+            with self.pool().connection(timeout=PING_TIMEOUT_S) as db:
                 self._run(db, f"select 1 from {self._t('jobs')} limit 1")
-        except (psycopg.Error, OSError):
+        except (psycopg.Error, PoolTimeout, OSError):
             return False
         return True
