@@ -14,10 +14,10 @@ at a time, LISTEN/NOTIFY on, finished jobs deleted.
 
 The bare task bumps one counter (a Redis key; a row) so the run can tell when it is done; the
 layer runs its full life cycle (ledger record and message, claim with lease, timeout,
-settlement with metrics). Sides alternate, bare first, ``--runs`` times, same service, same
-run. ``--profile`` then profiles the layer's own work in this process (enqueue, then each job's
-execution as a worker runs it, without the framework's delivery) and prints where its time
-goes. Usage::
+settlement with metrics). Each side first runs 50 jobs untimed, then the timed ones. Sides
+alternate, bare first, ``--runs`` times, same service, same run. ``--profile`` then profiles
+the layer's own work in this process (enqueue, then each job's execution as a worker runs it,
+without the framework's delivery) and prints where its time goes. Usage::
 
     BENCH_REDIS_URL=redis://127.0.0.1:6379/6 python runtime/benchmarks/queues.py --backend rq
     BENCH_PG_URL=postgresql://postgres@127.0.0.1/bench python runtime/benchmarks/queues.py \\
@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ from jobforge_runtime.execution import execute
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+#: Untimed jobs each side runs first, as ``throughput.py`` does (its ``--warmup`` default).
+WARMUP = 50
 _COUNTERS: dict[int, Any] = {}  # one counter connection per worker process
 
 
@@ -102,10 +105,17 @@ def time_bare_rq(prefix: str, jobs: int, concurrency: int, timeout_s: float, log
         start(["--bare-rq-worker", prefix], logs / f"bare-{n}.log") for n in range(concurrency)
     ]
     try:
-        started = time.perf_counter()
-        for _ in range(jobs):
-            queue.enqueue_call(bare_rq_noop, args=(prefix,), result_ttl=0, timeout=31)
-        return wait_for(lambda: int(client.get(f"{prefix}:done") or 0), jobs, timeout_s, started)
+
+        def submit() -> None:
+            queue.enqueue_call(
+                bare_rq_noop,
+                args=(prefix,),
+                result_ttl=0,
+                timeout=31,
+                job_id=f"{prefix}-{uuid.uuid4().hex}",  # the run's keys, found by drop_redis_keys
+            )
+
+        return timed(submit, lambda: int(client.get(f"{prefix}:done") or 0), jobs, timeout_s)
     finally:
         for proc in procs:
             stop(proc)
@@ -172,16 +182,13 @@ def time_bare_pg(prefix: str, jobs: int, concurrency: int, timeout_s: float, log
         start(["--bare-pg-worker", prefix], logs / f"bare-{n}.log") for n in range(concurrency)
     ]
     try:
-        with defer_app.open():
-            started = time.perf_counter()
-            for _ in range(jobs):
-                task.defer()
 
         def done() -> int:
             row = conn.execute(f'select n from "{prefix}_done"').fetchone()
             return int(row[0]) if row else 0
 
-        return wait_for(done, jobs, timeout_s, started)
+        with defer_app.open():
+            return timed(task.defer, done, jobs, timeout_s)
     finally:
         for proc in procs:
             stop(proc)
@@ -238,6 +245,19 @@ def close_ledger(ledger: object) -> None:
         close()
 
 
+def timed(
+    submit: Callable[[], Any], count: Callable[[], int], jobs: int, timeout_s: float
+) -> float:
+    """Run :data:`WARMUP` jobs untimed, then return the seconds ``jobs`` more take to finish."""
+    for _ in range(WARMUP):
+        submit()
+    wait_for(count, WARMUP, timeout_s, time.perf_counter())
+    started = time.perf_counter()
+    for _ in range(jobs):
+        submit()
+    return wait_for(count, WARMUP + jobs, timeout_s, started)
+
+
 def wait_for(count: Callable[[], int], jobs: int, timeout_s: float, started: float) -> float:
     """Wait until ``count()`` reaches ``jobs``; return the seconds since ``started``."""
     deadline = time.monotonic() + timeout_s
@@ -256,10 +276,11 @@ def time_layer(
     runtime = app.runtime
     proc = start(["--layer-worker", backend, prefix, "--concurrency", str(concurrency)], log)
     try:
-        started = time.perf_counter()
-        for n in range(jobs):
-            app.enqueue(noop, Nothing(n=n))
-        return wait_for(lambda: completed(runtime), jobs, timeout_s, started)
+
+        def submit() -> None:
+            app.enqueue(noop, Nothing())
+
+        return timed(submit, lambda: completed(runtime), jobs, timeout_s)
     finally:
         stop(proc)
         close_ledger(runtime.ledger)
