@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -96,6 +97,22 @@ create table if not exists {p}alerts (
 );
 create table if not exists {p}workers (worker text primary key, at double precision not null);
 """
+
+
+def _closed_by_server(conn: psycopg.Connection[Any]) -> None:
+    """Raise when the server closed this idle pooled connection; the pool then replaces it.
+
+    An idle connection of the ledger (autocommit, no LISTEN) has nothing to read unless the
+    server ended it (end of file, or its FATAL notice on shutdown): one poll of the socket, no
+    round trip, unlike ``ConnectionPool.check_connection``'s query on every checkout.
+    """
+    if conn.closed:
+        raise psycopg.OperationalError("the pooled connection is closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        conn.close()  # closed, the pool discards it instead of taking it back
+        raise psycopg.OperationalError("the server closed the pooled connection")
+
 
 #: The longest a health ping waits for a connection before it says the store is down.
 PING_TIMEOUT_S = 2.0
@@ -187,7 +204,7 @@ class PostgresLedger:
                     timeout=10.0,  # waiting for a free connection (or a database that is down)
                     # A connection that died with a restarted server is replaced when taken,
                     # not handed out to fail the caller's first query after the restart.
-                    check=ConnectionPool.check_connection,
+                    check=_closed_by_server,
                     name=f"jobforge-{self.prefix}",
                 )
                 self._pool_of = (os.getpid(), pool)
