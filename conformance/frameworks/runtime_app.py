@@ -204,8 +204,9 @@ def run_settings(
     own: a SQLite file in ``workdir``, or the app's Redis under a key prefix of the run's.
     Leases, polling and worker liveness take the run's scale; alerts reach only the ledger (the
     user's webhook and mail are never sent probe alerts); per-job events are logged as JSON lines
-    to ``log_file``. ``broker_url`` replaces the broker (and the ledger beside it): a private
-    server of the run's (a redis-server, or a PostgreSQL cluster for procrastinate).
+    to ``log_file``; delays are accepted (the probes use them). ``broker_url`` replaces the
+    broker (and the ledger beside it): a private server of the run's (a redis-server, or a
+    PostgreSQL cluster for procrastinate).
     """
     base = app.resolved_settings()
     changes: dict[str, Any] = {
@@ -227,6 +228,9 @@ def run_settings(
         "smtp_user": "",
         "smtp_password": "",
         "alert_email_to": (),
+        # The probes include delayed jobs: an app refusing delays (delayed_jobs=False, a rule
+        # for its own callers) still runs on the engine whose delayed jobs are scored.
+        "delayed_jobs": True,
     }
     if app.backend == "huey":
         changes["broker_url"] = f"sqlite:///{workdir / 'jobs.sqlite3'}"

@@ -46,6 +46,19 @@ class PayloadError(JobforgeRuntimeError):
         self.problems = problems
 
 
+class DelayNotAllowedError(JobforgeRuntimeError):
+    """A job was enqueued with a delay while the settings say the app has no delayed jobs."""
+
+    def __init__(self, job_type: str, delay_s: float) -> None:
+        """Name the job type, the delay and the two fixes."""
+        super().__init__(
+            f"delay_s={delay_s!r} for {job_type!r} is refused: Settings.delayed_jobs is false; "
+            "enqueue without a delay, or set delayed_jobs=True (JOBS_DELAYED_JOBS=true)"
+        )
+        self.job_type = job_type
+        self.delay_s = delay_s
+
+
 class NotInDeadLetterQueueError(JobforgeRuntimeError):
     """A job id given to a dead-letter command is not a dead letter."""
 

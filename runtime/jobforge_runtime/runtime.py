@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from jobforge_runtime.alerts import Alerter
 from jobforge_runtime.catalogue import AnyJob, Catalogue, JobDef
-from jobforge_runtime.errors import NotInDeadLetterQueueError
+from jobforge_runtime.errors import DelayNotAllowedError, NotInDeadLetterQueueError
 from jobforge_runtime.ledger import Ledger
 from jobforge_runtime.logs import LOGGER_NAME, log_event
 from jobforge_runtime.records import ClaimLimits, JobRecord, NewJob
@@ -129,6 +129,8 @@ class Runtime:
     ) -> str:
         if key is None and job.idempotency_key is not None and replay_of is None:
             key = f"{job.name}:{job.idempotency_key(model)}"
+        if delay_s > 0 and not self.settings.delayed_jobs:
+            raise DelayNotAllowedError(job.name, delay_s)
         now = self.clock()
         delay = max(0.0, delay_s)
         new = NewJob(

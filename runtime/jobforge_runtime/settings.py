@@ -46,6 +46,7 @@ class Settings(BaseModel):
     discard_on: tuple[str, ...] = ("validation", "not_found", "auth")
     overlap_policy: OverlapPolicy = "skip"
     missed_run_policy: MissedRunPolicy = "run_once"
+    delayed_jobs: bool = Field(True, description="false: enqueue refuses a delay (delay_s > 0)")
     timezone: str = "UTC"
     dead_letter_queue: bool = True
     dlq_alert_threshold: int = Field(10, ge=1)

@@ -11,7 +11,7 @@ import fixture_app
 import pytest
 from runtime_support import Clock, RecordingDispatcher
 
-from jobforge_runtime.errors import NotInDeadLetterQueueError
+from jobforge_runtime.errors import DelayNotAllowedError, NotInDeadLetterQueueError
 from jobforge_runtime.execution import execute
 from jobforge_runtime.ledger.postgres import PostgresLedger
 from jobforge_runtime.ledger.sqlite import SqliteLedger
@@ -123,6 +123,17 @@ def test_a_retry_is_not_run_before_its_backoff(make_runtime: Build) -> None:
     record = runtime.status(job_id)
     assert record is not None and (record.status, record.attempts) == (JobStatus.RETRYING, 1)
     assert dispatcher.sent and dispatcher.sent[0][0] == job_id  # queued again for later
+
+
+def test_without_delayed_jobs_a_delay_is_refused_and_nothing_is_queued(
+    make_runtime: Build,
+) -> None:
+    runtime, dispatcher = make_runtime(delayed_jobs=False)
+    with pytest.raises(DelayNotAllowedError, match=r"delay_s=5\.0 .*delayed_jobs=True"):
+        runtime.enqueue(fixture_app.work, fixture_app.Work(key="later"), delay_s=5.0)
+    assert dispatcher.sent == [] and runtime.ledger.list_jobs() == []
+    job_id = runtime.enqueue(fixture_app.work, fixture_app.Work(key="now"))
+    assert dispatcher.sent == [(job_id, "test.work", "default", 0, 0.0)]
 
 
 def test_transient_failures_end_dead_after_max_attempts_with_an_alert(
