@@ -161,7 +161,6 @@ class Answers(BaseModel):
     worker_count: int = bank_field("worker_count")
     worker_concurrency: int = bank_field("worker_concurrency")
     queues: tuple[str, ...] = bank_field("queues", "at least one; Python identifiers, each once")
-    worker_types: Literal["uniform", "specialized"] = bank_field("worker_types")
     scaling_strategy: Literal["manual", "autoscale", "serverless"] = bank_field("scaling_strategy")
     max_workers: int = bank_field(
         "max_workers",

@@ -258,7 +258,7 @@ def test_options_spec_gives_every_alternative_a_reason_from_its_trade_offs_and_t
         assert any(token in reason for token in from_answers), (option.value, reason)
     decisions = _rows(sections(text)["Decisions"])
     checked = 0
-    for key in ("worker_types", "scaling_strategy", "scheduler_tool", "backoff_strategy"):
+    for key in ("scaling_strategy", "scheduler_tool", "backoff_strategy"):
         question = BANK.question(key)
         for option in question.options:
             if option.value != answers[key]:

@@ -3,8 +3,12 @@
 Each answer of ``examples/answers/sqlite.yml`` is changed alone (with the companions validation
 requires, e.g. a Redis URL with Celery) and the project rendered again: the files that differ,
 leaving aside the spec documents and Markdown, must not be empty. Answers that only justify a
-choice (``*_reason``) may change the specs alone. The answers that change nothing yet are listed
-by name, so the list can only shrink: each must get an effect or leave the bank.
+choice (``*_reason``) may change the specs alone.
+
+A part's "use the recommended settings" answer (``*_recommended``) is turned on with the part's
+own answers removed (validation refuses both at once): the part then takes the recommended
+values and the project changes with them. Where the example's answers already are the
+recommended ones, the comparison starts from the example with one answer of the part changed.
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ CHANGES: dict[str, dict[str, Any]] = {
     "worker_count": {"worker_count": 3},
     "worker_concurrency": {"worker_concurrency": 8},
     "queues": {"queues": ["default", "reports"]},
-    "worker_types": {"worker_types": "specialized"},
     "scaling_strategy": {"scaling_strategy": "autoscale", "max_workers": 6},
     "max_workers": {"scaling_strategy": "autoscale", "max_workers": 9},
     "worker_memory_limit_mb": {"worker_memory_limit_mb": 1024},
@@ -59,23 +62,32 @@ CHANGES: dict[str, dict[str, Any]] = {
     "duration_p95_alert_seconds": {"duration_p95_alert_seconds": 30},
     "monitoring_tools": {"monitoring_tools": ["prometheus", "grafana", "json_logs"]},
     "alert_channels": {"alert_channels": ["slack"]},
-    "worker_architecture_recommended": {"worker_architecture_recommended": False},
-    "scheduling_recommended": {"scheduling_recommended": False},
-    "retry_logic_recommended": {"retry_logic_recommended": False},
-    "monitoring_recommended": {"monitoring_recommended": False},
+    "worker_architecture_recommended": {"worker_architecture_recommended": True},
+    "scheduling_recommended": {"scheduling_recommended": True},
+    "retry_logic_recommended": {"retry_logic_recommended": True},
+    "monitoring_recommended": {"monitoring_recommended": True},
+}
+#: Where the example already has the recommended values: the part's answer changed to start from.
+RECOMMENDED_BASELINE: dict[str, dict[str, Any]] = {
+    "retry_logic_recommended": {"max_retries": 5},
 }
 #: Answers that may change the spec documents only: they record why a choice was made.
 SPEC_ONLY_ANSWERS_SUFFIX = "_reason"
 #: Answers that change no generated code or configuration yet (to be given one, or dropped).
 NO_EFFECT_YET = {
-    "worker_types",  # a runtime worker takes one queue; one worker group per queue either way
-    "delayed_jobs",  # the runtime accepts a delay on every enqueue
     "scheduler_tool",  # the runtime's scheduler fires the schedules whichever tool is named
-    "worker_architecture_recommended",  # questionnaire flow: accept the recommendation
-    "scheduling_recommended",
-    "retry_logic_recommended",
-    "monitoring_recommended",
 }
+
+
+def _covered() -> dict[str, tuple[str, ...]]:
+    """Return each "use the recommended settings" answer with the part's answers it covers."""
+    return {q.key: q.covers for g in load_bank().groups for q in g.questions if q.covers}
+
+
+def _changed(base: dict[str, Any], key: str, change: dict[str, Any]) -> dict[str, Any]:
+    """Return ``base`` with one change; a part taking the recommended settings drops its own."""
+    covers = _covered().get(key, ())
+    return {**{k: v for k, v in base.items() if k not in covers}, **change}
 
 
 def _files(project: Path) -> dict[str, bytes]:
@@ -97,8 +109,10 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, by
     out = tmp_path_factory.mktemp("projects")
     base = answers("sqlite")
     projects = {"": _files(render(root, out / "base", base))}
+    for key, start in RECOMMENDED_BASELINE.items():
+        projects[f"{key}:from"] = _files(render(root, out / f"{key}-from", {**base, **start}))
     for key, change in CHANGES.items():
-        projects[key] = _files(render(root, out / key, {**base, **change}))
+        projects[key] = _files(render(root, out / key, _changed(base, key, change)))
     return projects
 
 
@@ -111,9 +125,9 @@ def test_every_answer_in_the_bank_has_a_change() -> None:
 def test_each_answer_changes_the_generated_code_or_configuration(
     rendered: dict[str, dict[str, bytes]],
 ) -> None:
-    base = rendered[""]
     without_effect = set()
     for key in CHANGES:
+        base = rendered.get(f"{key}:from", rendered[""])
         got = rendered[key]
         changed = {f for f in set(base) | set(got) if base.get(f) != got.get(f)}
         if not [f for f in changed if _code_level(f)]:

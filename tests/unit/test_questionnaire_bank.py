@@ -24,7 +24,7 @@ BANK = load_bank()
 CONTRACT_KEYS = [
     "project_name", "package_name", "job_types", "queue_technology", "broker_url",
     "queue_technology_reason", "worker_architecture_recommended",
-    "worker_count", "worker_concurrency", "queues", "worker_types", "scaling_strategy",
+    "worker_count", "worker_concurrency", "queues", "scaling_strategy",
     "max_workers", "worker_memory_limit_mb", "worker_cpu_limit", "job_timeout_seconds",
     "worker_architecture_reason", "scheduling_recommended",
     "schedules", "timezone", "delayed_jobs", "scheduler_tool", "overlap_policy",

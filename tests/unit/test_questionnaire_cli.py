@@ -134,7 +134,6 @@ def test_recommendation_merges_suggestions_of_several_job_types() -> None:
     answers = recommend(BANK, ["long_running", "batch", "event_driven"])
     assert answers.queues == ("default", "long_running", "events", "batch")
     assert answers.job_timeout_seconds == 3600  # the largest suggestion wins
-    assert answers.worker_types == "specialized"
 
 
 def test_recommend_command_prints_an_answers_file_that_checks(
