@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -40,6 +40,16 @@ class Dispatcher(Protocol):
         """Return True when the broker answers."""
 
 
+@runtime_checkable
+class PublishingDispatcher(Protocol):
+    """A dispatcher that can record a job and publish its message in one atomic store step."""
+
+    def create_and_dispatch(
+        self, new: NewJob, *, now: float, delay_s: float
+    ) -> tuple[JobRecord, bool] | None:
+        """Record ``new`` and publish it together; None when it cannot (then: create, dispatch)."""
+
+
 def new_job_id() -> str:
     """Return a fresh job id: a UUIDv7 (RFC 9562) as 32 hex digits, ordered by creation time.
 
@@ -65,11 +75,14 @@ class Runtime:
     clock: Callable[[], float] = time.time
     leases: LeaseKeeper = field(init=False)
     _limits: dict[str | None, ClaimLimits] = field(init=False, default_factory=dict, repr=False)
+    _publishing: PublishingDispatcher | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         """Create the lease keeper of this runtime's running jobs."""
         keeper = LeaseKeeper(self.ledger, lease_s=self.settings.lease_s, clock=self.clock)
         object.__setattr__(self, "leases", keeper)
+        if isinstance(self.dispatcher, PublishingDispatcher):
+            object.__setattr__(self, "_publishing", self.dispatcher)
 
     def enqueue(
         self,
@@ -153,7 +166,10 @@ class Runtime:
                 new.job_id, new.job_type, queue=new.queue, priority=new.priority, delay_s=delay
             )
 
-        record, created = self.ledger.create(new, now=now, then=dispatch)
+        done = None
+        if self._publishing is not None:
+            done = self._publishing.create_and_dispatch(new, now=now, delay_s=delay)
+        record, created = done or self.ledger.create(new, now=now, then=dispatch)
         per_job = self.settings.log_job_events
         event = "enqueued" if created else "duplicate"
         log_event(self.logger, event, per_job_info=per_job, job_id=record.job_id, job_type=job.name)

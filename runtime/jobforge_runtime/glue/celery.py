@@ -21,9 +21,10 @@ from jobforge_runtime.alerts import alerter_for
 from jobforge_runtime.catalogue import Catalogue
 from jobforge_runtime.errors import SettingsError
 from jobforge_runtime.execution import completion_of, record_completion
+from jobforge_runtime.glue.celery_message import MessageLayout, message_layout
 from jobforge_runtime.ledger.redis import RedisLedger
 from jobforge_runtime.logs import log_event
-from jobforge_runtime.records import Completion, JobRecord, Settlement
+from jobforge_runtime.records import Completion, JobRecord, NewJob, Settlement
 from jobforge_runtime.recovery import Reaper, worker_name
 from jobforge_runtime.runtime import Runtime
 from jobforge_runtime.settings import Settings
@@ -71,13 +72,47 @@ def celery_app(settings: Settings, catalogue: Catalogue) -> Celery:
 
 
 class CeleryDispatcher:
-    """Publishes job ids as Celery tasks, one Celery queue per settings queue."""
+    """Publishes job ids as Celery tasks, one Celery queue per settings queue.
 
-    def __init__(self, settings: Settings, app: Celery) -> None:
+    With ``ledger`` in the broker's own Redis, a job due now is recorded and its Celery message
+    pushed in the ledger's one create script (:mod:`glue.celery_message`), so a job never exists
+    without its message; otherwise (a delay, a ledger elsewhere, a kombu layout not known) the
+    ledger records it and Celery publishes it after.
+    """
+
+    def __init__(self, settings: Settings, app: Celery, ledger: RedisLedger | None = None) -> None:
         """Dispatch through ``app``; :meth:`bind` registers the job-running task."""
         self.settings = settings
         self.app = app
         self.task: Any = None
+        self._ledger = ledger
+        self._layout: MessageLayout | None = None
+        self._layout_pid = 0  # the process that captured the layout (a fork captures again)
+
+    def layout(self) -> MessageLayout | None:
+        """Return Celery's captured message layout for this process, or None when not known."""
+        if self._layout_pid != os.getpid():
+            queues = [f"{self.settings.key_prefix}.{q}" for q in self.settings.queues]
+            self._layout = message_layout(self.task, queues, range(10))
+            self._layout_pid = os.getpid()
+        return self._layout
+
+    def create_and_dispatch(
+        self, new: NewJob, *, now: float, delay_s: float
+    ) -> tuple[JobRecord, bool] | None:
+        """Record ``new`` and push its Celery message in one script; None when it cannot."""
+        if self._ledger is None or delay_s > 0 or new.queue not in self.settings.queues:
+            return None
+        layout = self.layout()
+        if layout is None:
+            return None
+        push = layout.render(
+            new.job_id,
+            new.job_type,
+            queue=f"{self.settings.key_prefix}.{new.queue}",
+            priority=celery_priority(new.priority),
+        )
+        return self._ledger.create(new, now=now, push=push)
 
     def bind(self, task: Any) -> None:
         """Use ``task`` (registered on the app) to carry job ids."""
@@ -181,7 +216,8 @@ def build_runtime(settings: Settings, catalogue: Catalogue) -> Runtime:
 
     ledger = RedisLedger(settings.ledger_url or settings.broker_url, prefix=settings.key_prefix)
     app = celery_app(settings, catalogue)
-    dispatcher = CeleryDispatcher(settings, app)
+    same_redis = settings.ledger_url in ("", settings.broker_url)
+    dispatcher = CeleryDispatcher(settings, app, ledger if same_redis else None)
     runtime = Runtime(
         settings=settings,
         ledger=ledger,

@@ -49,6 +49,7 @@ _CREATE = (
     _INSERT
     + """
 local p, doc, idem, uniq, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local list, message = ARGV[6], ARGV[7]
 if idem ~= '' then
   local found = redis.call('GET', p..':idem:'..idem)
   if found then return {0, found} end
@@ -58,6 +59,7 @@ if uniq ~= '' then
   if found then return {0, found} end
 end
 insert(p, doc, now)
+if list ~= '' then redis.call('LPUSH', list, message) end
 return {1, ''}
 """
 )
@@ -325,11 +327,22 @@ class RedisLedger:
     # JobStore ------------------------------------------------------------------------------
 
     def create(
-        self, job: NewJob, *, now: float, then: Then | None = None
+        self,
+        job: NewJob,
+        *,
+        now: float,
+        then: Then | None = None,
+        push: tuple[str, str] | None = None,
     ) -> tuple[JobRecord, bool]:
-        """Record ``job`` and then run ``then`` (after the script: Redis cannot share it)."""
+        """Record ``job`` and then run ``then`` (after the script: Redis cannot share it).
+
+        With ``push`` (a list key and a message), the script also pushes the message onto the
+        list when it records the job (a broker message published in the same atomic script).
+        """
         doc = _doc(job, now)
+        key, message = push or ("", "")
         args = [self.prefix, doc, job.idempotency_key or "", job.unique_key or "", repr(now)]
+        args += [key, message]
         created, existing = cast("list[Any]", self._create(args=args))
         if not created:
             found = self.get(str(existing))
