@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import fixture_app
 import pytest
 from runtime_support import redis_url
 
-import fixture_app
 from jobforge_runtime import Settings
 from jobforge_runtime.records import JobStatus
 from jobforge_runtime.runtime import Runtime

@@ -88,7 +88,8 @@ def message_layout(task: Any, queues: list[str], priorities: range) -> MessageLa
                     pri = channel._get_message_priority(message, reverse=False)
                     envelope = dict(message)
                     bodies.add(base64.b64decode(envelope.pop("body")).decode())
-                    envelopes[(queue, priority)] = (prefix + channel._q_for_pri(name, pri), envelope)
+                    key = prefix + channel._q_for_pri(name, pri)
+                    envelopes[(queue, priority)] = (key, envelope)
         finally:
             del channel._put
     if len(bodies) != 1:  # the body must not depend on the queue or the priority
