@@ -30,9 +30,10 @@ def spec_only_notice(option: Option) -> str | None:
     """Return the one line saying a technology gets spec documents only, or None."""
     if option.generated != "spec_only":
         return None
+    why = f": {option.spec_only_reason}" if option.spec_only_reason else ""
     return (
-        f"{option.value}: jobforge has no job subsystem for {option.label} yet, so it writes the "
-        "spec documents only (docs/, mkdocs.jobs.yml) and no code"
+        f"{option.value}: jobforge has no job subsystem for {option.label} yet{why}, so it writes "
+        "the spec documents only (docs/, mkdocs.jobs.yml) and no code"
     )
 
 
@@ -115,7 +116,30 @@ def _first_line(text: str) -> str:
 
 
 #: The runtime extra that brings each generated technology's queue framework.
-RUNTIME_EXTRAS = {"sqlite": "huey", "celery_redis": "celery"}
+RUNTIME_EXTRAS = {
+    "sqlite": "huey",
+    "celery_redis": "celery",
+    "rq_redis": "rq",
+    "postgres": "procrastinate",
+    "celery_rabbitmq": "amqp,postgres",
+    "sqs": "sqs,redis,postgres",
+}
+
+#: The services each generated technology needs running, with the variables that point at them.
+SERVICES = {
+    "sqlite": "",
+    "celery_redis": "start Redis; export JOBS_BROKER_URL=redis://...",
+    "rq_redis": "start Redis; export JOBS_BROKER_URL=redis://...",
+    "postgres": "start PostgreSQL; export JOBS_BROKER_URL=postgresql://...",
+    "celery_rabbitmq": (
+        "start RabbitMQ and Redis or PostgreSQL; "
+        "export JOBS_BROKER_URL=amqp://... JOBS_LEDGER_URL=redis://... (or postgresql://...)"
+    ),
+    "sqs": (
+        "export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION (AWS_ENDPOINT_URL for a local "
+        "server); start Redis or PostgreSQL; export JOBS_LEDGER_URL=redis://... (or postgresql://...)"
+    ),
+}
 
 
 def requirements(option: Option) -> str:
@@ -144,6 +168,7 @@ def next_steps(option: Option, package: str, destination: Path) -> list[str]:
         f"cd {where}",
         "python -m venv .venv && . .venv/bin/activate && "
         f"pip install {requirements(option)} -e '.[dev]'",
+        *([f"# {service}"] if (service := SERVICES.get(option.value, "")) else []),
         f"python -m {package}.worker   # run a worker (and python -m {package}.scheduler)",
         f"python -m pytest tests/{package}   # the project's own tests",
         "jobforge score --policy jobforge-policy.yml   # the 35-point conformance score",

@@ -69,6 +69,7 @@ class Option(BaseModel):
     best_for: str
     backends: tuple[str, ...] = ()  # queue technologies it works with; empty = every one
     generated: Literal["subsystem", "spec_only"] | None = None  # queue technologies only
+    spec_only_reason: str = ""  # queue technologies only: why only spec documents, one line
     url_schemes: tuple[str, ...] = ()  # queue technologies only: accepted broker URL prefixes
     default_broker_url: str | None = None  # queue technologies only
     native_scheduler: str | None = None  # queue technologies only: its own scheduler tool

@@ -80,7 +80,7 @@ def check_answers(args: argparse.Namespace) -> int:
         return 1
     technology = default_bank().question("queue_technology").option(answers.queue_technology)
     note = (
-        "spec documents only, no generated job subsystem yet"
+        f"spec documents only: {technology.spec_only_reason or 'no generated job subsystem yet'}"
         if technology.generated == "spec_only"
         else "generated job subsystem"
     )

@@ -62,6 +62,11 @@ def _question(question: QuestionLike) -> list[str]:
                 f"A job subsystem is generated for {code_for}; the others get the "
                 "filled spec documents only.",
             ]
+            lines += [
+                f"`{o.value}` is spec documents only: {o.spec_only_reason}."
+                for o in generated
+                if o.generated == "spec_only" and o.spec_only_reason
+            ]
     return [*lines, ""]
 
 

@@ -59,6 +59,10 @@ class OptionLike(Protocol):
     def generated(self) -> str | None:
         """For queue technologies: ``subsystem`` or ``spec_only``."""
 
+    @property
+    def spec_only_reason(self) -> str:
+        """For spec-only queue technologies: why no subsystem is generated, one line."""
+
 
 class SourceLike(Protocol):
     """Where a question's default comes from."""

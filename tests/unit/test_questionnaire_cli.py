@@ -174,7 +174,11 @@ def test_reference_lists_every_question_option_and_filled_section(
             assert f"| `{option.value}` | {option.label} | {option.pros} |" in text
         for fill in question.fills:
             assert f"`{fill.doc}` ({fill.section})" in text
-    assert "A job subsystem is generated for `sqlite`, `celery_redis`; the others get" in text
+    assert (
+        "A job subsystem is generated for `sqlite`, `celery_redis`, `rq_redis`, "
+        "`celery_rabbitmq`, `postgres`, `sqs`; the others get" in text
+    )
+    assert "`kafka` is spec documents only: no consumer-group worker" in text
 
 
 # --- bad paths: one line naming the path, the problem and the fix, never a traceback ----------

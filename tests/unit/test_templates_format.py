@@ -14,7 +14,7 @@ from templates_support import answers, render, template_root
 
 pytestmark = pytest.mark.unit
 
-ANSWERS = ["sqlite", "celery-redis"]
+ANSWERS = ["sqlite", "celery-redis", "rq-redis", "postgres", "celery-rabbitmq", "sqs"]
 
 
 @pytest.fixture(scope="module")
