@@ -141,27 +141,37 @@ def connect_book(app: Celery, settings: KitSettings) -> None:
     def mine(sender: object) -> bool:
         return str(getattr(sender, "name", "")).startswith(own)
 
-    def record(task_id: object, status: JobStatus, error: str | None = None) -> None:
+    def record(
+        task_id: object, request: object, status: JobStatus, error: str | None = None
+    ) -> None:
+        # Celery publishes a retry before it reports it; with a countdown near 0 (full jitter)
+        # the next attempt may end first, so each report names the attempt it is about.
         book = book_of(app, settings)
-        if task_id is not None and book.current(str(task_id)):
-            book.ended(str(task_id), status, error)
+        if task_id is None or not book.current(str(task_id)):
+            return
+        retries = getattr(request, "retries", None)
+        same = str(getattr(request, "id", None)) == str(task_id)
+        attempt = retries + 1 if same and isinstance(retries, int) else None
+        book.ended(str(task_id), status, error, attempt=attempt)
 
     def on_success(sender: object = None, result: object = None, **_: object) -> None:
         if mine(sender) and not (isinstance(result, dict) and "skipped" in result):
-            record(getattr(getattr(sender, "request", None), "id", None), JobStatus.COMPLETED)
+            request = getattr(sender, "request", None)
+            record(getattr(request, "id", None), request, JobStatus.COMPLETED)
 
     def on_retry(
         sender: object = None, request: object = None, reason: object = None, **_: object
     ) -> None:
         if mine(sender):
-            record(getattr(request, "id", None), JobStatus.RETRYING, f"retry: {reason}")
+            record(getattr(request, "id", None), request, JobStatus.RETRYING, f"retry: {reason}")
 
     def on_failure(
         sender: object = None, task_id: object = None, exception: object = None, **_: object
     ) -> None:
         if mine(sender):
             error = f"{type(exception).__name__}: {exception}"
-            record(task_id, JobStatus.DEAD, f"Celery marked the task FAILURE ({error})")
+            failure = f"Celery marked the task FAILURE ({error})"
+            record(task_id, getattr(sender, "request", None), JobStatus.DEAD, failure)
 
     signals.task_success.connect(on_success, weak=False)
     signals.task_retry.connect(on_retry, weak=False)

@@ -22,6 +22,15 @@ from ..adapter import JobInfo, JobStatus
 _FIELDS = ("job_type", "status", "attempts", "progress", "error", "generation")
 _SCAN_BATCH = 500
 
+# KEYS[1] the job; ARGV: status, error, has-error flag, attempt ('' = any). One atomic write.
+_ENDED = """
+if ARGV[4] ~= '' and redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[4] then return 0 end
+if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'error', ARGV[2])
+elseif ARGV[1] == 'COMPLETED' then redis.call('HDEL', KEYS[1], 'error') end
+redis.call('HSET', KEYS[1], 'status', ARGV[1])
+return 1
+"""
+
 
 def _text(raw: bytes | None) -> str | None:
     return None if raw is None else raw.decode()
@@ -79,13 +88,31 @@ class JobBook:
         """Record the progress a running job published."""
         self.client.hset(self._key(job_id), "progress", repr(fraction))
 
-    def ended(self, job_id: str, status: JobStatus, error: str | None = None) -> None:
-        """Record what the framework did when an attempt ended (completed, retrying, dead)."""
-        if error is not None:
-            self.client.hset(self._key(job_id), "error", error[:500])
-        elif status is JobStatus.COMPLETED:
-            self.client.hdel(self._key(job_id), "error")
-        self.client.hset(self._key(job_id), "status", status.value)
+    def ended(
+        self,
+        job_id: str,
+        status: JobStatus,
+        error: str | None = None,
+        *,
+        attempt: int | None = None,
+    ) -> bool:
+        """Record what the framework did when an attempt ended (completed, retrying, dead).
+
+        With ``attempt``, the write applies only while that attempt is the job's latest: a
+        framework may run the next attempt (a retry due at once, on another process) before
+        the one that scheduled it reports, and a late "retrying" must not hide its outcome.
+        Returns whether the status was written.
+        """
+        written = self.client.eval(
+            _ENDED,
+            1,
+            self._key(job_id),
+            status.value,
+            "" if error is None else error[:500],
+            "1" if error is not None else "0",
+            "" if attempt is None else str(attempt),
+        )
+        return bool(written)
 
     def info(self, job_id: str) -> JobInfo | None:
         """Return the record of ``job_id`` as a JobInfo, or None when the kit never saw it."""

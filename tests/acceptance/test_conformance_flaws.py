@@ -14,7 +14,9 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 from jobforge.conformance.reference import FLAWS
 
-pytestmark = pytest.mark.acceptance
+# The flaws' verdicts rest on millisecond timing (jitter, delays, ticks) and 23 runs go three at
+# a time: they run alone, after the parallel run.
+pytestmark = [pytest.mark.acceptance, pytest.mark.timing]
 
 #: The dimension each flaw breaks (from the issue; the reference implements the flaws).
 FLAW_DIMENSION: Mapping[str, str] = {

@@ -137,3 +137,20 @@ def test_job_book_follows_a_job_and_disowns_it_after_reset() -> None:
         assert book.info("j1") is None
     finally:
         book.clear()
+
+
+def test_a_late_report_of_an_earlier_attempt_does_not_hide_the_latest_outcome() -> None:
+    url = require_service("redis")
+    client = redis.Redis.from_url(url.rsplit("/", 1)[0] + "/8")
+    book = JobBook(client, f"jobforge-test-{uuid.uuid4().hex[:8]}")
+    try:
+        book.submitted("j1", "probe.default")
+        book.started("j1", "w1")
+        book.started("j1", "w2")  # the retry ran at once, before attempt 1 reported
+        assert book.ended("j1", JobStatus.COMPLETED, attempt=2)
+        assert not book.ended("j1", JobStatus.RETRYING, "retry: boom", attempt=1)
+        info = book.info("j1")
+        assert info is not None
+        assert (info.status, info.error) == (JobStatus.COMPLETED, None)
+    finally:
+        book.clear()
