@@ -143,8 +143,10 @@ class Driver:
                 slot = self._scheduler(env)
                 self._campaign(env, slot)
                 self._last_tick(env)
-                pool.stop_schedulers()
+                # the scheduler keeps running through the drain: an implementation may recover
+                # jobs there (the runtime redispatches messages a broker restart lost)
                 waited, drained = self._drain(env, description, drain_s)
+                pool.stop_schedulers()
                 self._record_finals(env)
                 env.note(DRAINED_EVENT)
             except ImplementationFault as exc:
@@ -250,6 +252,7 @@ class Driver:
         )
         pending = {s.job_id for s in env.ledger.read(SCOPE).submissions}
         started = time.monotonic()
+        idle_since = [started]
 
         def settled() -> bool:
             for job_id in list(pending):
@@ -259,10 +262,14 @@ class Driver:
                     continue
                 if status in TERMINAL:
                     pending.discard(job_id)
+                    idle_since[0] = time.monotonic()
             return not pending
 
-        done = env.wait_until(settled, limit)
-        return time.monotonic() - started, done
+        # the limit counts from the last job that settled: a backlog still draining is not lost
+        while not env.wait_until(settled, idle_since[0] + limit - time.monotonic()):
+            if time.monotonic() >= idle_since[0] + limit:
+                return time.monotonic() - started, False
+        return time.monotonic() - started, True
 
     def _record_finals(self, env: Env) -> None:
         mine = {s.job_id for s in env.ledger.read(SCOPE).submissions}
